@@ -1,0 +1,51 @@
+import HyperDHT from 'hyperdht'
+import { HyperinferError } from '../errors.js'
+
+export interface BootstrapNode { host: string; port: number }
+
+export type DhtOptions = {
+  keyPair?: HyperDHT.KeyPair
+  port?: number
+  /** Interface to bind; defaults to 127.0.0.1 when every bootstrap node is on loopback. */
+  host?: string
+} & (
+  | { network?: 'local'; bootstrap: (BootstrapNode | string)[] }
+  | { network: 'public'; bootstrap?: undefined }
+)
+
+/**
+ * The only place a HyperDHT is built. hyperdht falls back to the public bootstrap servers
+ * when `bootstrap` is missing, so a missing list is refused unless `network: 'public'` is named.
+ */
+export function createDht (options: DhtOptions): HyperDHT {
+  const opts = options as Partial<DhtOptions> | undefined
+  if (opts?.network === 'public') {
+    return new HyperDHT({ keyPair: opts.keyPair, port: opts.port })
+  }
+  if (!opts || !Array.isArray(opts.bootstrap)) {
+    throw new HyperinferError('INVALID_ARGUMENT',
+      'refusing to build a DHT without an explicit bootstrap list: pass bootstrap: [{ host: "127.0.0.1", port }] ' +
+      '(start one with `npm start` or scripts/devnet), or name network: "public" to use the public HyperDHT')
+  }
+  const bootstrap = opts.bootstrap.map(parseBootstrapNode)
+  return new HyperDHT({ keyPair: opts.keyPair, port: opts.port, bootstrap, host: opts.host ?? (bootstrap.length > 0 && bootstrap.every(isLoopback) ? '127.0.0.1' : undefined) })
+}
+
+export function parseBootstrapNode (node: BootstrapNode | string): BootstrapNode {
+  if (typeof node !== 'string') return { host: node.host, port: node.port }
+  const at = node.lastIndexOf(':')
+  const port = Number(node.slice(at + 1))
+  if (at <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new HyperinferError('INVALID_ARGUMENT', `bootstrap node "${node}" is not host:port`)
+  }
+  return { host: node.slice(0, at), port }
+}
+
+export function formatBootstrap (nodes: BootstrapNode[]): string[] {
+  return nodes.map(n => `${n.host}:${n.port}`)
+}
+
+/** A mesh whose bootstrap is on loopback lives on loopback: bind there too. */
+function isLoopback (node: BootstrapNode): boolean {
+  return node.host === 'localhost' || node.host.startsWith('127.') || node.host === '::1'
+}

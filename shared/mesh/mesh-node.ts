@@ -1,0 +1,187 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Corestore from 'corestore'
+import type HyperDHT from 'hyperdht'
+import Hyperswarm from 'hyperswarm'
+import RPC from '@hyperswarm/rpc'
+import type { Registry } from 'prom-client'
+import { createLogger, type Logger } from '../log.js'
+import { createRegistry, platformMetrics, type PlatformMetrics } from '../metrics.js'
+import { health, metrics, type HealthResponse } from '../schemas/mesh.js'
+import { openFollowerBee, openOwnBee, type Bee } from '../store/bees.js'
+import { createDht, type BootstrapNode } from './dht.js'
+import { Discovery } from './discovery.js'
+import { PeerClient } from './rpc-client.js'
+import { RpcServer, unary, type ServedMethod } from './rpc-server.js'
+import type { NetworkId, Role } from './topic.js'
+
+export const VERSION = '0.1.0'
+
+export interface MeshNodeOptions {
+  role: Role
+  dataDir: string
+  network: NetworkId
+  /** Required unless `publicNetwork` is set: see createDht. */
+  bootstrap?: BootstrapNode[]
+  publicNetwork?: boolean
+  methods?: readonly ServedMethod[]
+  log?: Logger
+  /** Whether to announce on the role topic (clients such as the CLI do not). */
+  announce?: boolean
+  announceIntervalMs?: number
+  refreshIntervalMs?: number
+  /** Extra health details and status, asked on every `health` call. */
+  healthCheck?: () => { status?: 'up' | 'degraded', details?: Record<string, unknown> }
+}
+
+/**
+ * One node of the mesh: Corestore in its data dir, an identity key pair derived from it,
+ * one DHT, an RPC server with a method table, Hyperswarm for replication, a metrics registry,
+ * discovery, and ordered shutdown.
+ */
+export class MeshNode {
+  readonly role: Role
+  readonly dataDir: string
+  readonly log: Logger
+  readonly registry: Registry
+  readonly metrics: PlatformMetrics
+  readonly store: Corestore
+  readonly startedAt = new Date()
+  private readonly opts: MeshNodeOptions
+  private identity!: HyperDHT.KeyPair
+  private dhtNode!: HyperDHT
+  private rpc!: RPC
+  private server!: RPC.Server
+  private rpcServer!: RpcServer
+  private swarmNode!: Hyperswarm
+  private discoveryNode!: Discovery
+  private readonly clients = new Map<string, PeerClient>()
+  private readonly bees = new Set<Bee<unknown>>()
+  private opened = false
+  private closing: Promise<void> | null = null
+
+  constructor (opts: MeshNodeOptions) {
+    this.opts = opts
+    this.role = opts.role
+    this.dataDir = opts.dataDir
+    this.log = opts.log ?? createLogger(opts.role)
+    this.registry = createRegistry()
+    this.metrics = platformMetrics(this.registry)
+    mkdirSync(opts.dataDir, { recursive: true })
+    this.store = new Corestore(join(opts.dataDir, 'corestore'))
+  }
+
+  get publicKey (): Buffer { return this.identity.publicKey }
+  get dht (): HyperDHT { return this.dhtNode }
+  get swarm (): Hyperswarm { return this.swarmNode }
+  get discovery (): Discovery { return this.discoveryNode }
+
+  async open (): Promise<this> {
+    if (this.opened) return this
+    await this.store.ready()
+    this.identity = await this.store.createKeyPair('hyperinfer/rpc-identity')
+    const swarmKeyPair = await this.store.createKeyPair('hyperinfer/swarm')
+    this.dhtNode = this.opts.publicNetwork
+      ? createDht({ network: 'public' })
+      : createDht({ bootstrap: this.opts.bootstrap as BootstrapNode[] })
+    this.rpc = new RPC({ dht: this.dhtNode, keyPair: this.identity })
+    this.server = this.rpc.createServer()
+    this.rpcServer = new RpcServer(this.server, { service: this.role, metrics: this.metrics, log: this.log })
+    this.rpcServer.serve([
+      unary(health, () => this.health()),
+      unary(metrics, async () => ({ contentType: this.registry.contentType, text: await this.registry.metrics() })),
+      ...(this.opts.methods ?? [])
+    ])
+    await this.server.listen(this.identity)
+    this.swarmNode = new Hyperswarm({ dht: this.dhtNode, keyPair: swarmKeyPair })
+    this.swarmNode.on('connection', (conn: Hyperswarm.Connection) => {
+      conn.on('error', () => {})
+      this.store.replicate(conn)
+    })
+    this.discoveryNode = new Discovery({
+      dht: this.dhtNode,
+      network: this.opts.network,
+      keyPair: this.identity,
+      log: this.log,
+      probe: key => this.client(key).call(health, {}),
+      announceIntervalMs: this.opts.announceIntervalMs,
+      refreshIntervalMs: this.opts.refreshIntervalMs
+    })
+    this.opened = true
+    if (this.opts.announce !== false) await this.discoveryNode.announce(this.role)
+    this.log.info({ publicKey: this.publicKey.toString('hex'), network: this.opts.network.name }, `${this.role} node listening`)
+    return this
+  }
+
+  /** Add methods after open (a role that needs the node's keys to build its handlers). */
+  serve (methods: readonly ServedMethod[]): void {
+    this.rpcServer.serve(methods)
+  }
+
+  /** The client for one peer, kept for the node's life. */
+  client (publicKey: Buffer): PeerClient {
+    const id = publicKey.toString('hex')
+    let client = this.clients.get(id)
+    if (!client) {
+      client = new PeerClient(this.rpc, publicKey)
+      this.clients.set(id, client)
+    }
+    return client
+  }
+
+  /** A Hyperbee this node writes, served to replicas over the swarm. */
+  async ownBee<T> (name: string): Promise<Bee<T>> {
+    const bee = await openOwnBee<T>(this.store, name)
+    this.bees.add(bee as Bee<unknown>)
+    await this.replicate(bee.core.discoveryKey)
+    return bee
+  }
+
+  /** A replica of another node's Hyperbee. */
+  async followBee<T> (key: Buffer): Promise<Bee<T>> {
+    const bee = await openFollowerBee<T>(this.store, key)
+    this.bees.add(bee as Bee<unknown>)
+    const done = bee.core.findingPeers()
+    this.replicate(bee.core.discoveryKey).then(done, done)
+    return bee
+  }
+
+  health (): HealthResponse {
+    const extra = this.opts.healthCheck?.() ?? {}
+    return {
+      role: this.role,
+      version: VERSION,
+      publicKey: this.publicKey.toString('hex'),
+      status: extra.status ?? 'up',
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      startedAt: this.startedAt.toISOString(),
+      details: extra.details
+    }
+  }
+
+  close (): Promise<void> {
+    this.closing ??= this.doClose()
+    return this.closing
+  }
+
+  private async replicate (discoveryKey: Buffer): Promise<void> {
+    this.swarmNode.join(discoveryKey, { server: true, client: true })
+    await this.swarmNode.flush()
+  }
+
+  private async doClose (): Promise<void> {
+    if (!this.opened) {
+      await this.store.close()
+      return
+    }
+    await this.discoveryNode.close()
+    await this.server.close()
+    for (const client of this.clients.values()) client.close()
+    await this.rpc.destroy()
+    await Promise.allSettled([...this.bees].map(bee => bee.close()))
+    await this.swarmNode.destroy()
+    await this.store.close()
+    await this.dhtNode.destroy()
+    this.log.info(`${this.role} node closed`)
+  }
+}

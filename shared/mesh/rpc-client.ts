@@ -1,0 +1,156 @@
+import type RPC from '@hyperswarm/rpc'
+import type { z } from 'zod'
+import { fromWire, HyperinferError } from '../errors.js'
+import type { StreamMethodDef, UnaryMethodDef } from './method.js'
+import { RpcStream } from './rpc-stream.js'
+import { encode, STREAM_CANCEL_EVENT, STREAM_CHUNK_EVENT, type ChunkEnvelope, type ResponseEnvelope } from './wire.js'
+
+export interface CallOptions { timeoutMs?: number, signal?: AbortSignal }
+export interface StreamOptions {
+  signal?: AbortSignal
+  /** Longest wait for the next chunk or the final response. */
+  idleTimeoutMs?: number
+  /** How long the final response may take after an abort (it carries the usage of what was produced). */
+  drainTimeoutMs?: number
+}
+
+/** How long an unfinished stream may run in all; bounds protomux's own bookkeeping. */
+const MAX_STREAM_MS = 30 * 60_000
+
+/**
+ * A typed RPC client for one peer over one explicit connection (not the pooled request, which
+ * tears connections down mid-stream). Reconnects on the next call after a drop.
+ */
+export class PeerClient {
+  readonly publicKey: Buffer
+  private readonly rpc: RPC
+  private client: RPC.Client | null = null
+  private readonly streams = new Map<number, RpcStream<unknown, unknown>>()
+  private nextStreamId = 1
+  private closed = false
+
+  constructor (rpc: RPC, publicKey: Buffer) {
+    this.rpc = rpc
+    this.publicKey = publicKey
+  }
+
+  get connected (): boolean {
+    return this.client !== null && !this.client.closed
+  }
+
+  async call<M extends UnaryMethodDef> (def: M, request: z.input<M['request']>, opts: CallOptions = {}): Promise<z.output<M['response']>> {
+    opts.signal?.throwIfAborted()
+    const timeoutMs = opts.timeoutMs ?? def.timeoutMs
+    const client = this.connection()
+    let raw: Buffer
+    try {
+      const pending = client.request(def.name, encode({ b: request }), { timeout: timeoutMs })
+      raw = opts.signal ? await raceAbort(pending, opts.signal) : await pending
+    } catch (err) {
+      throw this.transportError(err, def.name, timeoutMs)
+    }
+    return parseResponse(def, raw)
+  }
+
+  stream<M extends StreamMethodDef> (def: M, request: z.input<M['request']>, opts: StreamOptions = {}): RpcStream<z.output<M['chunk']>, z.output<M['response']>> {
+    const id = this.nextStreamId++
+    const idleTimeoutMs = opts.idleTimeoutMs ?? def.timeoutMs
+    const stream = new RpcStream<z.output<M['chunk']>, z.output<M['response']>>({
+      chunkSchema: def.chunk,
+      idleTimeoutMs,
+      drainTimeoutMs: opts.drainTimeoutMs ?? 5_000,
+      onCancel: () => { this.sendCancel(id) },
+      onSettled: () => { this.streams.delete(id) }
+    })
+    this.streams.set(id, stream as RpcStream<unknown, unknown>)
+    try {
+      const client = this.connection()
+      client.request(def.name, encode({ b: request, s: id }), { timeout: MAX_STREAM_MS }).then(
+        raw => {
+          try {
+            stream.finish(parseResponse(def, raw))
+          } catch (err) {
+            stream.fail(err as Error)
+          }
+        },
+        err => { stream.fail(this.transportError(err, def.name, MAX_STREAM_MS)) }
+      )
+    } catch (err) {
+      stream.fail(this.transportError(err, def.name, idleTimeoutMs))
+    }
+    if (opts.signal) stream.abortOn(opts.signal)
+    return stream
+  }
+
+  close (): void {
+    this.closed = true
+    this.client?.destroy()
+    this.client = null
+  }
+
+  private connection (): RPC.Client {
+    if (this.closed) throw new HyperinferError('UNAVAILABLE', 'client closed')
+    if (this.client && !this.client.closed) return this.client
+    this.client?.destroy()
+    const client = this.rpc.connect(this.publicKey)
+    this.client = client
+    client.rpc?.respond(STREAM_CHUNK_EVENT, value => { this.onChunk(value) })
+    client.on('close', () => {
+      if (this.client === client) this.client = null
+    })
+    return client
+  }
+
+  private onChunk (value: Buffer): void {
+    let envelope: ChunkEnvelope
+    try {
+      envelope = JSON.parse(value.toString('utf8')) as ChunkEnvelope
+    } catch {
+      return
+    }
+    this.streams.get(envelope.s)?.push(envelope.c)
+  }
+
+  private sendCancel (id: number): void {
+    try {
+      if (this.client && !this.client.closed) this.client.event(STREAM_CANCEL_EVENT, encode({ s: id }))
+    } catch { /* the connection is gone: the server aborts on close anyway */ }
+  }
+
+  private transportError (err: unknown, method: string, timeoutMs: number): HyperinferError {
+    if (err instanceof HyperinferError) return err
+    const peer = this.publicKey.toString('hex').slice(0, 12)
+    const code = (err as { code?: string } | null)?.code
+    if (code === 'TIMEOUT_EXCEEDED') return new HyperinferError('TIMEOUT', `${method}: no answer from peer ${peer} within ${timeoutMs} ms`)
+    if (code === 'UNKNOWN_METHOD') return new HyperinferError('UNKNOWN_METHOD', `${method}: peer ${peer} does not serve this method`)
+    if (code === 'ABORT_ERR' || (err as Error)?.name === 'AbortError') return new HyperinferError('CANCELLED', `${method}: cancelled`)
+    const cause = (err as { cause?: { code?: unknown, message?: unknown } } | null)?.cause
+    if (code === 'REQUEST_ERROR' && cause && typeof cause.code === 'string') {
+      return fromWire({ code: cause.code as never, message: String(cause.message) })
+    }
+    return new HyperinferError('UNAVAILABLE', `${method}: peer ${peer} is unreachable (${(err as Error)?.message ?? String(err)})`, { cause: err })
+  }
+}
+
+function parseResponse<M extends UnaryMethodDef | StreamMethodDef> (def: M, raw: Buffer): z.output<M['response']> {
+  let reply: ResponseEnvelope
+  try {
+    reply = JSON.parse(raw.toString('utf8')) as ResponseEnvelope
+  } catch {
+    throw new HyperinferError('INTERNAL', `${def.name}: peer sent a response that is not JSON`)
+  }
+  if (!reply.ok) throw fromWire(reply.e)
+  const parsed = def.response.safeParse(reply.r)
+  if (!parsed.success) {
+    throw new HyperinferError('INTERNAL', `${def.name}: peer sent an invalid response: ${parsed.error.issues[0]?.message ?? 'unknown'}`)
+  }
+  return parsed.data as z.output<M['response']>
+}
+
+function raceAbort<T> (pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(new HyperinferError('CANCELLED', 'call cancelled')) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    pending.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
+}

@@ -1,0 +1,221 @@
+import type RPC from '@hyperswarm/rpc'
+import type { z } from 'zod'
+import { HyperinferError, toHyperinferError, type ErrorCode } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { PlatformMetrics } from '../metrics.js'
+import type { MethodDef, StreamMethodDef, UnaryMethodDef } from './method.js'
+import { decode, encode, STREAM_CANCEL_EVENT, STREAM_CHUNK_EVENT, type RequestEnvelope, type ResponseEnvelope } from './wire.js'
+
+export interface CallContext {
+  /** The caller's RPC public key. */
+  readonly remotePublicKey: Buffer
+  /** Aborted when the caller cancels the stream or its connection closes. */
+  readonly signal: AbortSignal
+  /** Names the model a request was for, for the duration histogram. */
+  setModel (model: string): void
+}
+
+export type UnaryHandler<M extends UnaryMethodDef> =
+  (request: z.output<M['request']>, ctx: CallContext) => z.input<M['response']> | Promise<z.input<M['response']>>
+
+/**
+ * A streaming handler yields chunks and returns the final response. After `ctx.signal` aborts,
+ * it should return its final (partial) response instead of yielding again: the next yield ends it.
+ */
+export type StreamHandler<M extends StreamMethodDef> =
+  (request: z.output<M['request']>, ctx: CallContext) => AsyncGenerator<z.input<NonNullable<M['chunk']>>, z.input<M['response']>, void>
+
+export interface ServedMethod {
+  readonly def: MethodDef
+  readonly unary?: UnaryHandler<UnaryMethodDef>
+  readonly stream?: StreamHandler<StreamMethodDef>
+}
+
+export function unary<M extends UnaryMethodDef> (def: M, handler: UnaryHandler<M>): ServedMethod {
+  return { def, unary: handler as unknown as UnaryHandler<UnaryMethodDef> }
+}
+
+export function streaming<M extends StreamMethodDef> (def: M, handler: StreamHandler<M>): ServedMethod {
+  return { def, stream: handler as unknown as StreamHandler<StreamMethodDef> }
+}
+
+export function invalidArgument (issues: z.core.$ZodIssue[]): HyperinferError {
+  const fields = issues.map(issue => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }))
+  const summary = fields.map(f => `${f.path}: ${f.message}`).join('; ')
+  return new HyperinferError('INVALID_ARGUMENT', `invalid request: ${summary}`, { details: { fields } })
+}
+
+type Channel = RPC.Channel
+
+interface RpcServerOptions {
+  service: string
+  metrics: PlatformMetrics
+  log: Logger
+}
+
+/**
+ * Serves a method table on a @hyperswarm/rpc server. Every request is size-checked, parsed and
+ * validated; every outcome, thrown or returned, is answered with an envelope, so no handler can
+ * crash the node (protomux-rpc rethrows TypeError & co. from handlers).
+ */
+export class RpcServer {
+  private readonly streams = new Map<Channel, Map<number, AbortController>>()
+  private readonly connectionSignals = new Map<Channel, AbortController>()
+  private readonly opts: RpcServerOptions
+  private readonly server: RPC.Server
+  private readonly counters = new Map<string, { inc (): void }>()
+
+  constructor (server: RPC.Server, opts: RpcServerOptions) {
+    this.server = server
+    this.opts = opts
+    server.on('connection', (channel: Channel) => {
+      const controller = new AbortController()
+      this.connectionSignals.set(channel, controller)
+      channel.on('close', () => {
+        controller.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
+        this.connectionSignals.delete(channel)
+        for (const stream of this.streams.get(channel)?.values() ?? []) stream.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
+        this.streams.delete(channel)
+      })
+    })
+    server.respond(STREAM_CANCEL_EVENT, (value, channel) => { this.onCancel(value, channel) })
+  }
+
+  serve (methods: readonly ServedMethod[]): void {
+    for (const method of methods) {
+      const { def } = method
+      if (method.stream) {
+        const handler = method.stream
+        this.server.respond(def.name, (value, channel) => this.handleStream(def, handler, value, channel))
+      } else if (method.unary) {
+        const handler = method.unary
+        this.server.respond(def.name, (value, channel) => this.handleUnary(def, handler, value, channel))
+      }
+    }
+  }
+
+  private async handleUnary (def: MethodDef, handler: UnaryHandler<UnaryMethodDef>, value: Buffer, channel: Channel): Promise<Buffer> {
+    const started = process.hrtime.bigint()
+    let model = ''
+    const ctx: CallContext = {
+      remotePublicKey: channel.stream.remotePublicKey,
+      signal: this.connectionSignal(channel),
+      setModel (name) { model = name }
+    }
+    let reply: ResponseEnvelope
+    try {
+      const envelope = decode(value, def.maxRequestBytes) as RequestEnvelope | null
+      const request = this.validate(def, envelope)
+      reply = { ok: true, r: await handler(request, ctx) }
+    } catch (err) {
+      reply = this.failure(def, err)
+    }
+    return this.finish(def, reply, started, model)
+  }
+
+  private async handleStream (def: MethodDef, handler: StreamHandler<StreamMethodDef>, value: Buffer, channel: Channel): Promise<Buffer> {
+    const started = process.hrtime.bigint()
+    let model = ''
+    const controller = new AbortController()
+    let streamId: number | undefined
+    let reply: ResponseEnvelope
+    try {
+      const envelope = decode(value, def.maxRequestBytes) as RequestEnvelope | null
+      streamId = envelope?.s
+      if (typeof streamId !== 'number' || !Number.isSafeInteger(streamId)) {
+        throw new HyperinferError('INVALID_ARGUMENT', `${def.name} is a streaming method: call it as a stream`)
+      }
+      const request = this.validate(def, envelope)
+      this.trackStream(channel, streamId, controller)
+      const ctx: CallContext = { remotePublicKey: channel.stream.remotePublicKey, signal: controller.signal, setModel (name) { model = name } }
+      const generator = handler(request, ctx)
+      for (;;) {
+        const step = await generator.next()
+        if (step.done) {
+          reply = { ok: true, r: step.value }
+          break
+        }
+        if (controller.signal.aborted) {
+          const ended = await generator.return(undefined as never)
+          reply = ended.value === undefined
+            ? { ok: false, e: new HyperinferError('CANCELLED', 'stream cancelled by the caller').toWire() }
+            : { ok: true, r: ended.value }
+          break
+        }
+        if (!channel.closed) channel.event(STREAM_CHUNK_EVENT, encode({ s: streamId, c: step.value }))
+      }
+    } catch (err) {
+      reply = this.failure(def, err)
+    } finally {
+      if (streamId !== undefined) this.untrackStream(channel, streamId, controller)
+    }
+    return this.finish(def, reply, started, model)
+  }
+
+  private validate (def: MethodDef, envelope: RequestEnvelope | null): unknown {
+    if (envelope === null || typeof envelope !== 'object' || !('b' in envelope)) {
+      throw new HyperinferError('INVALID_ARGUMENT', 'request is not an envelope { b: body }')
+    }
+    const parsed = def.request.safeParse(envelope.b)
+    if (!parsed.success) throw invalidArgument(parsed.error.issues)
+    return parsed.data
+  }
+
+  private failure (def: MethodDef, err: unknown): ResponseEnvelope {
+    const coded = toHyperinferError(err)
+    if (coded.code === 'INTERNAL') this.opts.log.error({ err, method: def.name }, 'handler failed')
+    return { ok: false, e: coded.toWire() }
+  }
+
+  private finish (def: MethodDef, reply: ResponseEnvelope, started: bigint, model: string): Buffer {
+    let buf: Buffer
+    try {
+      buf = encode(reply)
+    } catch (err) {
+      reply = this.failure(def, err)
+      buf = encode(reply)
+    }
+    const status: ErrorCode | 'OK' = reply.ok ? 'OK' : reply.e.code
+    this.counter(def.name, status).inc()
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    this.opts.metrics.requestDuration.observe({ service: this.opts.service, method: def.name, model }, seconds)
+    return buf
+  }
+
+  private counter (method: string, status: string): { inc (): void } {
+    const key = method + '\0' + status
+    let child = this.counters.get(key)
+    if (!child) {
+      child = this.opts.metrics.requests.labels({ service: this.opts.service, method, status })
+      this.counters.set(key, child)
+    }
+    return child
+  }
+
+  private connectionSignal (channel: Channel): AbortSignal {
+    return this.connectionSignals.get(channel)?.signal ?? AbortSignal.abort()
+  }
+
+  private trackStream (channel: Channel, id: number, controller: AbortController): void {
+    let byId = this.streams.get(channel)
+    if (!byId) this.streams.set(channel, byId = new Map())
+    if (byId.has(id)) throw new HyperinferError('INVALID_ARGUMENT', `stream id ${id} is already in use on this connection`)
+    byId.set(id, controller)
+    if (channel.closed) controller.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
+  }
+
+  private untrackStream (channel: Channel, id: number, controller: AbortController): void {
+    const byId = this.streams.get(channel)
+    if (byId?.get(id) === controller) byId.delete(id)
+    if (byId?.size === 0) this.streams.delete(channel)
+  }
+
+  private onCancel (value: Buffer, channel: Channel): void {
+    try {
+      const { s } = decode(value, 1024) as { s: number }
+      this.streams.get(channel)?.get(s)?.abort(new HyperinferError('CANCELLED', 'stream cancelled by the caller'))
+    } catch (err) {
+      this.opts.log.debug({ err }, 'ignored a malformed cancel event')
+    }
+  }
+}
