@@ -3,8 +3,11 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { HyperinferError } from '../errors.js'
-import { authSection, gatewaySection, inferenceSection, metricsSection, networkSection, webSection } from './sections.js'
-import { ENV_OVERRIDES } from './env.js'
+import type { EnvOverrides } from './env.js'
+import { authEnv, authSection, gatewayEnv, gatewaySection, inferenceEnv, inferenceSection, metricsEnv, metricsSection, networkEnv, networkSection, webEnv, webSection } from './sections.js'
+
+/** Environment variables that override config keys (flags override these in turn). */
+export const ENV_OVERRIDES: EnvOverrides = { ...networkEnv, ...authEnv, ...gatewayEnv, ...inferenceEnv, ...metricsEnv, ...webEnv }
 
 export const configSchema = z.strictObject({
   home: z.string().min(1),

@@ -1,9 +1,12 @@
 import { z } from 'zod'
+import type { EnvOverrides } from './env.js'
 
-/**
- * One schema per section of config/default.json. Each role owns its section; env vars that
- * override a key are listed beside it (ENV_OVERRIDES).
- */
+export { authSection, authEnv } from './auth.js'
+export { gatewaySection, gatewayEnv } from './gateway.js'
+export { inferenceSection, inferenceEnv } from './inference.js'
+export { metricsSection, metricsEnv } from './metrics.js'
+export { webSection, webEnv } from './web.js'
+
 export const networkSection = z.strictObject({
   name: z.string().min(1).max(64),
   secret: z.string().min(1).optional(),
@@ -13,8 +16,10 @@ export const networkSection = z.strictObject({
   public: z.boolean().default(false)
 })
 
-export const authSection = z.looseObject({})
-export const gatewaySection = z.looseObject({})
-export const inferenceSection = z.looseObject({})
-export const metricsSection = z.looseObject({})
-export const webSection = z.looseObject({})
+export const networkEnv: EnvOverrides = {
+  LOG_LEVEL: { path: 'logLevel', parse: 'string' },
+  HYPERINFER_NETWORK: { path: 'network.name', parse: 'string' },
+  HYPERINFER_NETWORK_SECRET: { path: 'network.secret', parse: 'string' },
+  HYPERINFER_BOOTSTRAP: { path: 'network.bootstrap', parse: 'list' },
+  HYPERINFER_PUBLIC_NETWORK: { path: 'network.public', parse: 'boolean' }
+}

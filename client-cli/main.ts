@@ -1,0 +1,24 @@
+import { Command } from 'commander'
+import { VERSION } from '../shared/mesh/mesh-node.js'
+import { registerAuthCommands } from './commands/auth.js'
+import { registerInferenceCommands } from './commands/inference.js'
+import { registerNodeCommands } from './commands/node.js'
+import { registerStatusCommands } from './commands/status.js'
+import { runCli } from './output.js'
+
+const program = new Command('hyperinfer')
+  .description('hyperinfer: a peer-to-peer AI inference mesh')
+  .version(VERSION)
+  .option('--home <dir>', 'hyperinfer home: where the devnet file is (env HYPERINFER_HOME, default ./.hyperinfer)')
+  .option('--network <name>', 'network name (env HYPERINFER_NETWORK)')
+  .option('--bootstrap <host:port,...>', 'bootstrap nodes (default: the devnet in the home dir)')
+  .option('--public-network', 'use the public HyperDHT')
+  .option('--json', 'print machine-readable JSON')
+  .showHelpAfterError()
+
+registerAuthCommands(program)
+registerInferenceCommands(program)
+registerStatusCommands(program)
+registerNodeCommands(program)
+
+await runCli(program, process.argv)

@@ -1,0 +1,64 @@
+// `npm start`: a local mesh on 127.0.0.1 — a DHT bootstrap in this process and one process
+// per role — with data under ./.hyperinfer (HYPERINFER_HOME). Ctrl-C stops everything.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import goodbye from 'graceful-goodbye'
+import { devnetFile, readDevnetInfo, writeDevnetInfo } from '../shared/config/network.js'
+import { formatBootstrap } from '../shared/mesh/dht.js'
+import { startLocalBootstrap } from '../shared/mesh/bootstrap.js'
+import { MeshClient } from '../shared/mesh/mesh-client.js'
+import type { Role } from '../shared/mesh/topic.js'
+import { devnetRoles, printBanner } from './devnet-roles.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const home = resolve(process.env.HYPERINFER_HOME ?? '.hyperinfer')
+const network = process.env.HYPERINFER_NETWORK ?? 'devnet'
+
+const previous = readDevnetInfo(home)
+const preferredPort = previous ? Number(previous.bootstrap[0]?.split(':')[1]) : 0
+const bootstrap = await startLocalBootstrap(preferredPort).catch(() => startLocalBootstrap(0))
+writeDevnetInfo(home, { network, bootstrap: formatBootstrap(bootstrap.bootstrap), pid: process.pid, startedAt: new Date().toISOString() })
+console.log(`devnet: bootstrap on ${formatBootstrap(bootstrap.bootstrap).join(', ')}, data in ${home}`)
+
+const children = new Map<Role, ChildProcess>()
+let stopping = false
+
+function startRole (role: Role, args: string[]): void {
+  const main = join(root, 'services', role, 'main.ts')
+  const child = spawn(process.execPath, ['--import=tsx', main, '--home', home, ...args], {
+    cwd: root,
+    env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network },
+    stdio: ['ignore', 'inherit', 'inherit']
+  })
+  children.set(role, child)
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.error(`devnet: ${role} exited (${signal ?? code}); stop with Ctrl-C and run \`npm start\` again`)
+  })
+}
+
+const roles = devnetRoles(root, home).filter(r => existsSync(join(root, 'services', r.role, 'main.ts')))
+for (const { role, args } of roles) startRole(role, args)
+
+const client = new MeshClient({ network: { name: network }, bootstrap: bootstrap.bootstrap })
+goodbye(async () => {
+  stopping = true
+  console.log('devnet: stopping')
+  await client.close()
+  await Promise.all([...children.values()].map(child => new Promise<void>(done => {
+    if (child.exitCode !== null || child.signalCode !== null) return done()
+    child.once('exit', () => done())
+    child.kill('SIGTERM')
+  })))
+  await bootstrap.close()
+  rmSync(devnetFile(home), { force: true })
+  console.log('devnet: stopped')
+})
+
+try {
+  await Promise.all(roles.map(({ role }) => client.discovery.waitFor(role, { timeoutMs: 120_000 })))
+  printBanner({ home, roles: roles.map(r => r.role), bootstrap: formatBootstrap(bootstrap.bootstrap) })
+} catch (err) {
+  console.error(`devnet: not every role came up: ${(err as Error).message}`)
+}

@@ -1,0 +1,61 @@
+import HyperDHT from 'hyperdht'
+import RPC from '@hyperswarm/rpc'
+import { createLogger, type Logger } from '../log.js'
+import { health } from '../schemas/mesh.js'
+import { createDht, type BootstrapNode } from './dht.js'
+import { Discovery } from './discovery.js'
+import { PeerClient } from './rpc-client.js'
+import type { NetworkId } from './topic.js'
+
+export interface MeshClientOptions {
+  network: NetworkId
+  bootstrap?: BootstrapNode[]
+  publicNetwork?: boolean
+  log?: Logger
+  refreshIntervalMs?: number
+}
+
+/**
+ * A caller on the mesh that serves nothing and stores nothing: a DHT, RPC clients and
+ * discovery. The CLI and the client library are built on it.
+ */
+export class MeshClient {
+  readonly discovery: Discovery
+  readonly log: Logger
+  private readonly dht: HyperDHT
+  private readonly rpc: RPC
+  private readonly clients = new Map<string, PeerClient>()
+  private closing: Promise<void> | null = null
+
+  constructor (opts: MeshClientOptions) {
+    this.log = opts.log ?? createLogger('client', process.env.LOG_LEVEL ?? 'warn')
+    this.dht = opts.publicNetwork ? createDht({ network: 'public' }) : createDht({ bootstrap: opts.bootstrap as BootstrapNode[] })
+    const keyPair = HyperDHT.keyPair()
+    this.rpc = new RPC({ dht: this.dht, keyPair })
+    this.discovery = new Discovery({
+      dht: this.dht,
+      network: opts.network,
+      keyPair,
+      log: this.log,
+      probe: key => this.client(key).call(health, {}),
+      refreshIntervalMs: opts.refreshIntervalMs
+    })
+  }
+
+  client (publicKey: Buffer): PeerClient {
+    const id = publicKey.toString('hex')
+    let client = this.clients.get(id)
+    if (!client) this.clients.set(id, client = new PeerClient(this.rpc, publicKey))
+    return client
+  }
+
+  close (): Promise<void> {
+    this.closing ??= (async () => {
+      await this.discovery.close()
+      for (const client of this.clients.values()) client.close()
+      await this.rpc.destroy()
+      await this.dht.destroy()
+    })()
+    return this.closing
+  }
+}
