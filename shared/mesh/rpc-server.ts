@@ -64,6 +64,7 @@ export class RpcServer {
   private readonly opts: RpcServerOptions
   private readonly server: RPC.Server
   private readonly counters = new Map<string, { inc (): void }>()
+  private readonly histograms = new Map<string, { observe (seconds: number): void }>()
 
   constructor (server: RPC.Server, opts: RpcServerOptions) {
     this.server = server
@@ -177,17 +178,27 @@ export class RpcServer {
     }
     const status: ErrorCode | 'OK' = reply.ok ? 'OK' : reply.e.code
     this.counter(def.name, status).inc()
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    this.opts.metrics.requestDuration.observe({ service: this.opts.service, method: def.name, model }, seconds)
+    this.histogram(def.name, model).observe(Number(process.hrtime.bigint() - started) / 1e9)
     return buf
   }
 
+  /** Label children are cached: resolving labels on every call costs more than the observation. */
   private counter (method: string, status: string): { inc (): void } {
     const key = method + '\0' + status
     let child = this.counters.get(key)
     if (!child) {
       child = this.opts.metrics.requests.labels({ service: this.opts.service, method, status })
       this.counters.set(key, child)
+    }
+    return child
+  }
+
+  private histogram (method: string, model: string): { observe (seconds: number): void } {
+    const key = method + '\0' + model
+    let child = this.histograms.get(key)
+    if (!child) {
+      child = this.opts.metrics.requestDuration.labels({ service: this.opts.service, method, model })
+      this.histograms.set(key, child)
     }
     return child
   }

@@ -1,0 +1,149 @@
+import { LRUCache } from 'lru-cache'
+import type { AuthConfig } from '../../shared/config/auth.js'
+import { HyperinferError } from '../../shared/errors.js'
+import type { UserRecord } from '../../shared/accounts/records.js'
+import { unary, type CallContext, type ServedMethod } from '../../shared/mesh/rpc-server.js'
+import * as api from '../../shared/schemas/auth.js'
+import { burnVerification, hashPassword, verifyPassword } from './passwords.js'
+import type { Sessions } from './sessions.js'
+import type { AccountStore } from './store.js'
+import type { LoginThrottle } from './throttle.js'
+import { keyView, userView } from './views.js'
+
+export interface AuthApiDeps {
+  store: AccountStore
+  sessions: Sessions
+  throttle: LoginThrottle
+  config: AuthConfig
+}
+
+function callerId (ctx: CallContext): string {
+  return ctx.remotePublicKey.toString('hex')
+}
+
+/** The auth node's method table. */
+export function authMethods ({ store, sessions, throttle, config }: AuthApiDeps): ServedMethod[] {
+  const admins = new Set(config.admins)
+  const touchCalls = new LRUCache<string, { count: number }>({ max: 10_000, ttl: 60_000 })
+
+  async function authenticate (token: string): Promise<UserRecord> {
+    const claims = await sessions.verify(token)
+    const user = await store.getUser(claims.userId)
+    const credential = user ? await store.getCredential(user.id) : null
+    if (!user || !credential || credential.changedAt !== claims.passwordVersion) {
+      throw new HyperinferError('UNAUTHENTICATED', 'session is no longer valid: log in again')
+    }
+    return user
+  }
+
+  async function authenticateAdmin (token: string): Promise<UserRecord> {
+    const user = await authenticate(token)
+    if (user.role !== 'admin') throw new HyperinferError('FORBIDDEN', 'this needs the admin role')
+    return user
+  }
+
+  return [
+    unary(api.register, async ({ username, email, password }) => {
+      const passwordHash = await hashPassword(password, config.scrypt)
+      const user = await store.createUser({ username, email, passwordHash, role: admins.has(username) ? 'admin' : 'user' })
+      return userView(user)
+    }),
+
+    unary(api.login, async ({ login, password }, ctx) => {
+      const name = login.toLowerCase()
+      throttle.check(name, callerId(ctx))
+      const user = await store.findUser(name)
+      const credential = user ? await store.getCredential(user.id) : null
+      const valid = credential ? await verifyPassword(password, credential.hash) : (await burnVerification(password, config.scrypt), false)
+      if (!user || !credential || !valid) {
+        throttle.fail(name, callerId(ctx))
+        if (user) await store.recordAudit({ actor: `node:${callerId(ctx).slice(0, 12)}`, action: 'login.failure', target: `user:${user.username}` })
+        throw new HyperinferError('UNAUTHENTICATED', 'wrong username/email or password')
+      }
+      throttle.succeed(name)
+      const session = await sessions.issue({ userId: user.id, passwordVersion: credential.changedAt })
+      return { ...session, user: userView(user) }
+    }),
+
+    unary(api.whoami, async ({ token }) => userView(await authenticate(token))),
+
+    unary(api.changePassword, async ({ token, currentPassword, newPassword }) => {
+      const user = await authenticate(token)
+      const credential = await store.getCredential(user.id)
+      if (!credential || !await verifyPassword(currentPassword, credential.hash)) {
+        throw new HyperinferError('UNAUTHENTICATED', 'the current password is wrong')
+      }
+      const updated = await store.setCredential(user.id, await hashPassword(newPassword, config.scrypt))
+      await store.recordAudit({ actor: user.username, action: 'user.change-password', target: `user:${user.username}` })
+      return { changedAt: new Date(updated.changedAt).toISOString() }
+    }),
+
+    unary(api.createKey, async ({ token, name }) => {
+      const user = await authenticate(token)
+      const { record, key } = await store.createKey(user, name)
+      return { ...keyView(record), key }
+    }),
+
+    unary(api.listKeys, async ({ token }) => {
+      const user = await authenticate(token)
+      return { keys: (await store.listKeys(user.id)).map(keyView) }
+    }),
+
+    unary(api.revokeKey, async ({ token, keyId }) => keyView(await store.revokeKey(await authenticate(token), keyId))),
+
+    unary(api.rotateKey, async ({ token, keyId }) => {
+      const { revoked, created } = await store.rotateKey(await authenticate(token), keyId)
+      return { revoked: keyView(revoked), created: { ...keyView(created.record), key: created.key } }
+    }),
+
+    unary(api.accountsInfo, () => ({ key: store.accounts.key.toString('hex'), length: store.accounts.core.length })),
+
+    // Any node of the mesh may report key use (only lastUsedAt moves, forward); rate-limited per caller.
+    unary(api.touchKeys, async ({ keys }, ctx) => {
+      const caller = callerId(ctx)
+      const calls = touchCalls.get(caller) ?? { count: 0 }
+      if (calls.count >= config.touchKeysPerMinute) {
+        throw new HyperinferError('RATE_LIMITED', 'too many touchKeys calls: batch them', { retryAfterMs: touchCalls.getRemainingTTL(caller) })
+      }
+      calls.count++
+      if (calls.count === 1) touchCalls.set(caller, calls)
+      return { updated: await store.touchKeys(keys) }
+    }),
+
+    unary(api.adminListUsers, async ({ token, after, limit }) => {
+      await authenticateAdmin(token)
+      return { users: (await store.listUsers(after, limit ?? 100)).map(userView) }
+    }),
+
+    unary(api.adminSetPlan, async ({ token, username, plan }) => {
+      const admin = await authenticateAdmin(token)
+      if (!(plan in config.plans)) throw new HyperinferError('INVALID_ARGUMENT', `unknown plan "${plan}": one of ${Object.keys(config.plans).join(', ')}`)
+      return userView(await store.updateUser(username, { plan }, admin.username))
+    }),
+
+    unary(api.adminSetRole, async ({ token, username, role }) => {
+      const admin = await authenticateAdmin(token)
+      return userView(await store.updateUser(username, { role }, admin.username))
+    }),
+
+    unary(api.adminApproveWorker, async ({ token, publicKey, note }) => {
+      const admin = await authenticateAdmin(token)
+      return store.setWorker(publicKey, true, admin.username, note)
+    }),
+
+    unary(api.adminRevokeWorker, async ({ token, publicKey }) => {
+      const admin = await authenticateAdmin(token)
+      return store.setWorker(publicKey, false, admin.username)
+    }),
+
+    unary(api.adminListWorkers, async ({ token }) => {
+      await authenticateAdmin(token)
+      return { workers: await store.listWorkers() }
+    }),
+
+    unary(api.adminAudit, async ({ token, before, limit }) => {
+      await authenticateAdmin(token)
+      return { entries: await store.readAudit(before, limit ?? 100) }
+    })
+  ]
+}

@@ -1,0 +1,10 @@
+import type { KeyRecord, UserRecord } from '../../shared/accounts/records.js'
+import type { KeyView, UserView } from '../../shared/schemas/auth.js'
+
+export function userView (user: UserRecord): UserView {
+  return { id: user.id, username: user.username, email: user.email, role: user.role, plan: user.plan, createdAt: user.createdAt }
+}
+
+export function keyView (key: KeyRecord): KeyView {
+  return { id: key.id, name: key.name, prefix: key.prefix, createdAt: key.createdAt, lastUsedAt: key.lastUsedAt, revokedAt: key.revokedAt }
+}
