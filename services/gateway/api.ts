@@ -1,0 +1,110 @@
+import type { AccountReplica } from '../../shared/accounts/replica.js'
+import { HyperinferError } from '../../shared/errors.js'
+import type { MeshNode } from '../../shared/mesh/mesh-node.js'
+import { streaming, unary, type ServedMethod } from '../../shared/mesh/rpc-server.js'
+import { whoami } from '../../shared/schemas/auth.js'
+import { infer, models, quota, usage } from '../../shared/schemas/gateway.js'
+import { inferenceModels, type ModelInfo } from '../../shared/schemas/inference.js'
+import { authenticate, runInference, type InferDeps } from './infer.js'
+import type { KeyTouches } from './key-touches.js'
+import { nextUtcMidnight, utcDay } from './token-quota.js'
+import { dailyKey, type DailyCounter, type RequestRecord } from './usage-log.js'
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+export function gatewayMethods (deps: InferDeps, touches: KeyTouches): ServedMethod[] {
+  const { accounts, pool, limiter, usage: usageLog } = deps
+  const modelCache = new Map<string, { at: number, models: ModelInfo[] }>()
+
+  async function workerModels (state: { peer: { id: string, publicKey: Buffer } }): Promise<ModelInfo[]> {
+    const cached = modelCache.get(state.peer.id)
+    if (cached && Date.now() - cached.at < 5_000) return cached.models
+    const answer = await deps.node.client(state.peer.publicKey).call(inferenceModels, {}, { timeoutMs: 3_000 })
+    modelCache.set(state.peer.id, { at: Date.now(), models: answer.models })
+    return answer.models
+  }
+
+  return [
+    streaming(infer, (req, ctx) => runInference(deps, req, ctx, touches)),
+
+    unary(models, async () => {
+      const byModel = pool.models()
+      const details = new Map<string, ModelInfo>()
+      const workers = new Map([...byModel.values()].flat().map(state => [state.peer.id, state]))
+      await Promise.all([...workers.values()].map(async state => {
+        for (const info of await workerModels(state).catch(() => [])) if (!details.has(info.name)) details.set(info.name, info)
+      }))
+      return {
+        models: [...byModel].map(([name, states]) => ({
+          name,
+          workers: states.length,
+          backends: details.has(name) ? [details.get(name)!.backendType] : [],
+          contextLength: details.get(name)?.contextLength ?? null
+        })).sort((a, b) => a.name.localeCompare(b.name))
+      }
+    }),
+
+    unary(quota, ({ apiKey }) => {
+      const account = authenticate(accounts, apiKey)
+      const now = Date.now()
+      const key = limiter.usage(`key:${account.keyId}`, now)
+      const user = limiter.usage(`user:${account.userId}`, now)
+      const binding = user.used >= key.used ? user : key
+      const tokens = deps.quota.status(account.userId, now)
+      const { requestsPerHour, tokensPerDay } = account.limits
+      return {
+        plan: account.plan,
+        requests: {
+          limit: requestsPerHour,
+          used: binding.used,
+          remaining: Math.max(0, requestsPerHour - binding.used),
+          windowSeconds: 3600,
+          resetAt: binding.resetAt === null ? null : new Date(binding.resetAt).toISOString()
+        },
+        tokens: {
+          limit: tokensPerDay,
+          used: tokens.used,
+          reserved: tokens.reserved,
+          remaining: Math.max(0, tokensPerDay - tokens.used - tokens.reserved),
+          resetAt: new Date(nextUtcMidnight(now)).toISOString()
+        }
+      }
+    }),
+
+    unary(usage, async req => {
+      const caller = await identify(deps.node, accounts, req)
+      const userId = req.userId ?? caller.userId
+      if (userId !== caller.userId && caller.role !== 'admin') {
+        throw new HyperinferError('FORBIDDEN', 'only admins can read another user\'s usage')
+      }
+      const days = []
+      const from = utcDay(Date.now() - (req.days - 1) * DAY_MS)
+      for await (const entry of usageLog.bee.createReadStream({ gte: dailyKey(userId, from), lt: dailyKey(userId, '~') })) {
+        days.push({ day: entry.key.slice(entry.key.lastIndexOf('/') + 1), ...(entry.value as DailyCounter) })
+      }
+      const recent = []
+      if (req.recent > 0) {
+        const prefix = `requests-by-user/${userId}/`
+        for await (const entry of usageLog.bee.createReadStream({ gt: prefix, lt: prefix + '~', reverse: true, limit: req.recent })) {
+          const { userId: _owner, promptSha256: _hash, ...rest } = entry.value as RequestRecord
+          recent.push(rest)
+        }
+      }
+      return { userId, days, recent }
+    })
+  ]
+}
+
+/** The caller of a usage query: by API key locally, or by session token with the auth node. */
+async function identify (node: MeshNode, accounts: AccountReplica, req: { apiKey?: string, sessionToken?: string }): Promise<{ userId: string, role: string }> {
+  if (req.apiKey) {
+    const account = authenticate(accounts, req.apiKey)
+    return { userId: account.userId, role: account.role }
+  }
+  if (req.sessionToken) {
+    const [auth] = await node.discovery.waitFor('auth', { timeoutMs: 5_000 })
+    const user = await node.client(auth.publicKey).call(whoami, { token: req.sessionToken })
+    return { userId: user.id, role: user.role }
+  }
+  throw new HyperinferError('UNAUTHENTICATED', 'give an apiKey or a sessionToken')
+}

@@ -1,0 +1,113 @@
+import { AccountReplica } from '../../shared/accounts/replica.js'
+import type { GatewayConfig } from '../../shared/config/gateway.js'
+import type { BootstrapNode } from '../../shared/mesh/dht.js'
+import { MeshNode } from '../../shared/mesh/mesh-node.js'
+import type { NetworkId } from '../../shared/mesh/topic.js'
+import type { Logger } from '../../shared/log.js'
+import { gatewaySection } from '../../shared/config/gateway.js'
+import { ActivityTracker } from './activity.js'
+import { gatewayMethods } from './api.js'
+import { KeyTouches } from './key-touches.js'
+import { SlidingWindowLimiter } from './rate-limiter.js'
+import { TokenQuota, utcDay } from './token-quota.js'
+import { UsageLog, type RequestRecord } from './usage-log.js'
+import { WorkerPool } from './worker-pool.js'
+
+export interface GatewayNodeOptions {
+  dataDir: string
+  network: NetworkId
+  bootstrap?: BootstrapNode[]
+  publicNetwork?: boolean
+  log?: Logger
+  config?: Partial<GatewayConfig>
+}
+
+export interface GatewayNode {
+  readonly node: MeshNode
+  readonly accounts: AccountReplica
+  readonly usage: UsageLog
+  readonly pool: WorkerPool
+  close (): Promise<void>
+}
+
+const HOUR_MS = 60 * 60 * 1000
+
+/**
+ * The front door: checks keys on its account replica, applies rate limits and token quotas,
+ * routes to approved workers, relays streams and records usage in its own Hyperbee.
+ */
+export async function createGatewayNode (options: GatewayNodeOptions): Promise<GatewayNode> {
+  const config = gatewaySection.parse(options.config ?? {})
+  const activity = new ActivityTracker()
+  let pool: WorkerPool | undefined
+  const node = new MeshNode({
+    role: 'gateway',
+    dataDir: options.dataDir,
+    network: options.network,
+    bootstrap: options.bootstrap,
+    publicNetwork: options.publicNetwork,
+    log: options.log,
+    announce: false,
+    refreshIntervalMs: config.discoveryIntervalMs,
+    healthCheck: () => {
+      const models = pool ? [...pool.models().keys()] : []
+      return { status: models.length > 0 ? 'up' : 'degraded', details: { models, unapprovedWorkers: pool?.unapproved().length ?? 0 } }
+    }
+  })
+  await node.open()
+  try {
+    const accounts = await new AccountReplica(node).open()
+    const usage = new UsageLog(await node.ownBee('usage'), { maxBatch: config.usageBatch })
+    const limiter = new SlidingWindowLimiter(HOUR_MS)
+    const quota = new TokenQuota()
+    await restoreFromLog(usage, limiter, quota)
+    pool = new WorkerPool({ discovery: node.discovery, isApproved: id => accounts.isWorkerApproved(id), log: node.log, metrics: node.metrics })
+    const touches = new KeyTouches(node, config.touchKeysIntervalMs)
+    const deps = {
+      node, accounts, pool, limiter, quota, usage, activity,
+      maxAttempts: config.maxAttempts,
+      workerIdleTimeoutMs: config.workerIdleTimeoutMs
+    }
+    node.serve(gatewayMethods(deps, touches))
+    const gauges = setInterval(() => { activity.publish(node.metrics) }, 5_000)
+    gauges.unref()
+    activity.publish(node.metrics)
+    node.discovery.watch('auth')
+    await node.discovery.announce('gateway')
+    const workerPool = pool
+    return {
+      node, accounts, usage, pool: workerPool,
+      async close () {
+        clearInterval(gauges)
+        touches.close()
+        workerPool.close()
+        await usage.drain()
+        accounts.close()
+        await node.close()
+      }
+    }
+  } catch (err) {
+    await node.close()
+    throw err
+  }
+}
+
+/** After a restart, limits and quotas continue from the request log instead of starting over. */
+async function restoreFromLog (usage: UsageLog, limiter: SlidingWindowLimiter, quota: TokenQuota): Promise<void> {
+  const now = Date.now()
+  const today = utcDay(now)
+  const since = new Date(Math.min(now - HOUR_MS, Date.parse(today))).toISOString()
+  const byKey = new Map<string, number[]>()
+  for await (const record of usage.range<RequestRecord>(`requests/${since}`, 'requests/~')) {
+    const at = Date.parse(record.at)
+    if (at > now - HOUR_MS) {
+      for (const id of [`key:${record.keyId}`, `user:${record.userId}`]) {
+        const times = byKey.get(id) ?? []
+        times.push(at)
+        byKey.set(id, times)
+      }
+    }
+    if (record.at.startsWith(today)) quota.add(record.userId, today, record.promptTokens + record.completionTokens)
+  }
+  for (const [id, times] of byKey) limiter.restore(id, times)
+}
