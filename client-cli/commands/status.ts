@@ -1,4 +1,117 @@
 import type { Command } from 'commander'
+import { HyperinferError } from '../../shared/errors.js'
+import type { PeerInfo } from '../../shared/mesh/discovery.js'
+import type { MeshClient } from '../../shared/mesh/mesh-client.js'
+import { ROLES } from '../../shared/mesh/topic.js'
+import { systemHealth, type MeshNodeHealth, type SystemHealthResponse } from '../../shared/schemas/metrics.js'
+import { withMesh, wantsJson } from '../context.js'
+import { printJson } from '../output.js'
 
-/** status: the mesh as a table (issue: metrics node). */
-export function registerStatusCommands (_program: Command): void {}
+export interface StatusReport extends SystemHealthResponse {
+  /** Where the report came from: the metrics node, or the CLI's own DHT lookups when none runs. */
+  source: 'metrics' | 'discovery'
+  note?: string
+}
+
+const NO_METRICS_NODE = 'no metrics node is running, so this is what the DHT shows right now (nodes that stopped ' +
+  'answering long ago are not listed); start one with `hyperinfer node metrics` or the devnet with `npm start`'
+
+/** status: the mesh as a table, from the metrics node's systemHealth (or discovery if there is none). */
+export function registerStatusCommands (program: Command): void {
+  program.command('status')
+    .description('show every node of the mesh: role, status, version, uptime, last seen, models')
+    .option('--wait <ms>', 'how long to look for a metrics node before probing the DHT directly', '5000')
+    .action(async (opts: { wait: string }, cmd: Command) => {
+      const waitMs = Number(opts.wait)
+      if (!Number.isFinite(waitMs) || waitMs < 0) throw new HyperinferError('INVALID_ARGUMENT', `--wait must be a number of milliseconds, got "${opts.wait}"`)
+      const report = await withMesh(cmd, mesh => meshStatus(mesh, waitMs))
+      if (wantsJson(cmd)) printJson(report)
+      else process.stdout.write(formatStatus(report))
+    })
+}
+
+export async function meshStatus (mesh: MeshClient, waitMs: number): Promise<StatusReport> {
+  let metricsNodes: PeerInfo[] = []
+  try {
+    metricsNodes = await mesh.discovery.waitFor('metrics', { timeoutMs: waitMs })
+  } catch (err) {
+    if (!(err instanceof HyperinferError && err.code === 'UNAVAILABLE')) throw err
+  }
+  for (const peer of metricsNodes) {
+    try {
+      return { ...await mesh.client(peer.publicKey).call(systemHealth, {}), source: 'metrics' }
+    } catch (err) {
+      mesh.log.debug({ err }, 'metrics node did not answer systemHealth')
+    }
+  }
+  return await probeDirectly(mesh)
+}
+
+async function probeDirectly (mesh: MeshClient): Promise<StatusReport> {
+  await Promise.all(ROLES.map(role => mesh.discovery.refresh(role)))
+  const now = Date.now()
+  const nodes: MeshNodeHealth[] = ROLES.flatMap(role => mesh.discovery.known(role)).map(peer => ({
+    publicKey: peer.id,
+    node: peer.id.slice(0, 12),
+    role: peer.role,
+    status: peer.status === 'down' ? 'down' : peer.health?.status ?? 'up',
+    version: peer.health?.version ?? null,
+    uptimeSeconds: peer.status === 'up' ? peer.health?.uptimeSeconds ?? null : null,
+    startedAt: peer.health?.startedAt ?? null,
+    lastSeen: peer.lastSeen ? new Date(peer.lastSeen).toISOString() : null,
+    lastSeenAgoMs: peer.lastSeen ? now - peer.lastSeen : null,
+    models: modelNames(peer.health?.details?.models),
+    scrape: { ok: false, at: null },
+    self: false
+  }))
+  const counts: SystemHealthResponse['counts'] = {}
+  for (const node of nodes) {
+    counts[node.role] ??= { up: 0, degraded: 0, down: 0 }
+    counts[node.role][node.status]++
+  }
+  const up = nodes.filter(n => n.status === 'up').length
+  return {
+    generatedAt: new Date(now).toISOString(),
+    status: nodes.length > 0 && up === nodes.length ? 'up' : up === 0 ? 'down' : 'degraded',
+    nodes,
+    counts,
+    source: 'discovery',
+    note: NO_METRICS_NODE
+  }
+}
+
+function modelNames (value: unknown): string[] {
+  if (!Array.isArray(value)) return []
+  return value.map(m => typeof m === 'string' ? m : (m as { name?: unknown } | null)?.name).filter((m): m is string => typeof m === 'string')
+}
+
+export function formatStatus (report: StatusReport): string {
+  const header = ['ROLE', 'NODE', 'STATUS', 'VERSION', 'UPTIME', 'LAST SEEN', 'MODELS']
+  const rows = report.nodes.map(node => [
+    node.role + (node.self ? ' (this)' : ''),
+    node.node,
+    node.status === 'down' ? `down (${node.lastSeenAgoMs !== null ? `last seen ${duration(node.lastSeenAgoMs / 1000)} ago` : 'never answered'})` : node.status,
+    node.version ?? '-',
+    node.uptimeSeconds !== null ? duration(node.uptimeSeconds) : '-',
+    node.lastSeenAgoMs !== null ? `${duration(node.lastSeenAgoMs / 1000)} ago` : '-',
+    node.models.length > 0 ? node.models.join(', ') : '-'
+  ])
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map(row => row[i].length)))
+  const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
+  const out = [
+    `mesh: ${report.status} (${report.nodes.length} node${report.nodes.length === 1 ? '' : 's'}, from ${report.source === 'metrics' ? 'the metrics node' : 'the DHT'})`,
+    ''
+  ]
+  if (rows.length === 0) out.push('no nodes found')
+  else out.push(line(header), ...rows.map(line))
+  if (report.note) out.push('', `note: ${report.note}`)
+  return out.join('\n') + '\n'
+}
+
+function duration (seconds: number): string {
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor(s % 3600 / 60)).padStart(2, '0')}m`
+  return `${Math.floor(s / 86_400)}d${String(Math.floor(s % 86_400 / 3600)).padStart(2, '0')}h`
+}
