@@ -1,0 +1,147 @@
+import { Ollama } from 'ollama'
+import type { OllamaBackendConfig } from '../../../shared/config/inference.js'
+import type { HyperinferError } from '../../../shared/errors.js'
+import type { Logger } from '../../../shared/log.js'
+import { linkedController } from './signals.js'
+import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
+import { estimateTokens, httpError, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
+
+export interface OllamaBackendOptions {
+  config: OllamaBackendConfig
+  timeouts: UpstreamTimeouts
+  log: Logger
+}
+
+interface StreamPart {
+  message?: { content?: string }
+  response?: string
+  done?: boolean
+  done_reason?: string
+  prompt_eval_count?: number
+  eval_count?: number
+}
+
+/** An Ollama server through the `ollama` client: /api/chat, /api/generate, /api/tags, /api/embed. */
+export class OllamaBackend implements Backend {
+  readonly type = 'ollama' as const
+  readonly name: string
+  private readonly opts: OllamaBackendOptions
+
+  constructor (opts: OllamaBackendOptions) {
+    this.opts = opts
+    this.name = opts.config.name
+  }
+
+  async start (): Promise<void> {
+    try {
+      const models = await this.tags()
+      this.opts.log.info({ backend: this.name, url: this.opts.config.url, upstreamModels: models.length }, 'ollama reachable')
+    } catch (err) {
+      this.opts.log.warn({ backend: this.name, url: this.opts.config.url, err: (err as Error).message }, 'ollama not reachable yet: its models are listed as unavailable')
+    }
+  }
+
+  async listModels (): Promise<BackendModel[]> {
+    let upstream: string[] | null = null
+    try {
+      upstream = await this.tags()
+    } catch { /* reported as unavailable below */ }
+    const names = this.opts.config.models ?? upstream ?? []
+    return names.map(name => ({
+      name,
+      contextLength: null,
+      status: upstream !== null && upstream.some(u => u === name || u === `${name}:latest`) ? 'ready' as const : 'unavailable' as const
+    }))
+  }
+
+  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<string, GenerateResult, void> {
+    const target: UpstreamTarget = { backend: this.name, type: this.type, model: request.model }
+    const { controller, unlink } = linkedController(signal)
+    const client = this.client(controller.signal)
+    const options = {
+      num_predict: request.maxTokens,
+      temperature: request.temperature,
+      top_p: request.topP,
+      stop: request.stop,
+      seed: request.seed
+    }
+    let text = ''
+    let last: StreamPart | null = null
+    let received = false
+    try {
+      const started = request.messages !== undefined
+        ? client.chat({ model: request.model, messages: request.messages, stream: true, options })
+        : client.generate({ model: request.model, prompt: request.prompt ?? '', stream: true, options })
+      const stream = await withTimeout(started as Promise<AsyncIterable<StreamPart>>, this.opts.timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
+      for await (const part of withDeadlines(stream, this.opts.timeouts, target, () => { controller.abort() })) {
+        received = true
+        const piece = part.message?.content ?? part.response ?? ''
+        if (part.done === true) last = part
+        if (piece !== '') {
+          text += piece
+          yield piece
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw this.mapError(err, target, received)
+    } finally {
+      unlink()
+      controller.abort()
+    }
+    if (last === null) {
+      if (!signal.aborted) throw streamCut(target, 'no final message')
+      return { promptTokens: estimateTokens(promptText(request)), completionTokens: estimateTokens(text), finishReason: 'cancelled' }
+    }
+    return {
+      promptTokens: last.prompt_eval_count ?? estimateTokens(promptText(request)),
+      completionTokens: last.eval_count ?? estimateTokens(text),
+      finishReason: last.done_reason === 'length' ? 'length' : 'stop'
+    }
+  }
+
+  async embed (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult> {
+    const target: UpstreamTarget = { backend: this.name, type: this.type, model }
+    const { controller, unlink } = linkedController(signal)
+    try {
+      const res = await withTimeout(this.client(controller.signal).embed({ model, input }), this.opts.timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
+      return { embeddings: res.embeddings, promptTokens: (res as { prompt_eval_count?: number }).prompt_eval_count ?? estimateTokens(input.join(' ')) }
+    } catch (err) {
+      throw this.mapError(err, target, false)
+    } finally {
+      unlink()
+    }
+  }
+
+  async close (): Promise<void> {}
+
+  private async tags (): Promise<string[]> {
+    const target: UpstreamTarget = { backend: this.name, type: this.type }
+    const controller = new AbortController()
+    try {
+      const list = await withTimeout(this.client(controller.signal).list(), this.opts.timeouts.firstByteMs, target, 'no model list', () => { controller.abort() })
+      return list.models.map(m => m.name)
+    } catch (err) {
+      throw this.mapError(err, target, false)
+    }
+  }
+
+  /** A client per call, so each request has its own abort signal on every fetch it makes. */
+  private client (signal: AbortSignal): Ollama {
+    const fetchWithSignal: typeof fetch = (input, init) => fetch(input, {
+      ...init,
+      signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal
+    })
+    return new Ollama({ host: this.opts.config.url, fetch: fetchWithSignal })
+  }
+
+  private mapError (err: unknown, target: UpstreamTarget, received: boolean): HyperinferError {
+    if ((err as { name?: string })?.name === 'HyperinferError') return err as HyperinferError
+    const status = (err as { status_code?: unknown }).status_code
+    if (typeof status === 'number') return httpError(status, String((err as { error?: unknown }).error ?? (err as Error).message), target)
+    return received ? streamCut(target, err) : unreachable(target, err)
+  }
+}
+
+function promptText (request: GenerateRequest): string {
+  return request.prompt ?? request.messages?.map(m => m.content).join('\n') ?? ''
+}

@@ -1,0 +1,146 @@
+import OpenAI from 'openai'
+import type { OpenAIBackendConfig } from '../../../shared/config/inference.js'
+import type { HyperinferError } from '../../../shared/errors.js'
+import type { Logger } from '../../../shared/log.js'
+import { linkedController } from './signals.js'
+import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
+import { estimateTokens, httpError, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
+
+export interface OpenAIBackendOptions {
+  config: OpenAIBackendConfig
+  timeouts: UpstreamTimeouts
+  log: Logger
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Any OpenAI-compatible API through the `openai` client: streamed chat completions with
+ * `stream_options.include_usage`, /v1/models, /v1/embeddings. A plain prompt is sent as one user message.
+ * `max_tokens` (not `max_completion_tokens`) because most compatible servers know only that one.
+ */
+export class OpenAIBackend implements Backend {
+  readonly type = 'openai' as const
+  readonly name: string
+  private readonly opts: OpenAIBackendOptions
+  private readonly client: OpenAI
+
+  constructor (opts: OpenAIBackendOptions) {
+    this.opts = opts
+    this.name = opts.config.name
+    const apiKey = (opts.env ?? process.env)[opts.config.apiKeyEnv]
+    if (!apiKey) opts.log.warn({ backend: this.name, env: opts.config.apiKeyEnv }, 'no API key in the environment: sending requests without one')
+    this.client = new OpenAI({
+      baseURL: opts.config.baseURL,
+      apiKey: apiKey ?? 'none',
+      maxRetries: 0,
+      timeout: opts.timeouts.firstByteMs
+    })
+  }
+
+  async start (): Promise<void> {
+    try {
+      const models = await this.upstreamModels()
+      this.opts.log.info({ backend: this.name, baseURL: this.opts.config.baseURL, upstreamModels: models.length }, 'openai-compatible API reachable')
+    } catch (err) {
+      this.opts.log.warn({ backend: this.name, baseURL: this.opts.config.baseURL, err: (err as Error).message }, 'openai-compatible API not reachable yet')
+    }
+  }
+
+  async listModels (): Promise<BackendModel[]> {
+    const configured = this.opts.config.models ?? []
+    let upstream: string[] | null = null
+    try {
+      upstream = await this.upstreamModels()
+    } catch { /* configured models stay listed, as unavailable */ }
+    const names = configured.length > 0 ? configured : upstream ?? []
+    return names.map(name => ({
+      name,
+      contextLength: null,
+      // hosted APIs often list fewer models than they serve: a configured model is ready when the API answers
+      status: upstream !== null && (configured.length > 0 || upstream.includes(name)) ? 'ready' as const : 'unavailable' as const
+    }))
+  }
+
+  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<string, GenerateResult, void> {
+    const target: UpstreamTarget = { backend: this.name, type: this.type, model: request.model }
+    const { controller, unlink } = linkedController(signal)
+    const messages = request.messages ?? [{ role: 'user' as const, content: request.prompt ?? '' }]
+    let text = ''
+    let finish: string | null = null
+    let usage: { prompt_tokens: number, completion_tokens: number } | null = null
+    let received = false
+    try {
+      const started = this.client.chat.completions.create({
+        model: request.model,
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: request.maxTokens,
+        temperature: request.temperature,
+        top_p: request.topP,
+        stop: request.stop,
+        seed: request.seed
+      }, { signal: controller.signal })
+      const stream = await withTimeout(started, this.opts.timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
+      for await (const chunk of withDeadlines(stream, this.opts.timeouts, target, () => { controller.abort() })) {
+        received = true
+        if (chunk.usage) usage = chunk.usage
+        const choice = chunk.choices?.[0]
+        if (choice?.finish_reason) finish = choice.finish_reason
+        const piece = choice?.delta?.content ?? ''
+        if (piece !== '') {
+          text += piece
+          yield piece
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw this.mapError(err, target, received)
+    } finally {
+      unlink()
+      controller.abort()
+    }
+    const promptTokens = usage?.prompt_tokens ?? estimateTokens(messages.map(m => m.content).join('\n'))
+    const completionTokens = usage?.completion_tokens ?? estimateTokens(text)
+    if (finish === null) {
+      if (!signal.aborted) throw streamCut(target, 'no finish_reason')
+      return { promptTokens, completionTokens, finishReason: 'cancelled' }
+    }
+    return { promptTokens, completionTokens, finishReason: finish === 'length' ? 'length' : 'stop' }
+  }
+
+  async embed (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult> {
+    const target: UpstreamTarget = { backend: this.name, type: this.type, model }
+    try {
+      const res = await this.client.embeddings.create({ model, input }, { signal })
+      return { embeddings: res.data.map(d => d.embedding), promptTokens: res.usage?.prompt_tokens ?? estimateTokens(input.join(' ')) }
+    } catch (err) {
+      throw this.mapError(err, target, false)
+    }
+  }
+
+  async close (): Promise<void> {}
+
+  private async upstreamModels (): Promise<string[]> {
+    const target: UpstreamTarget = { backend: this.name, type: this.type }
+    const controller = new AbortController()
+    try {
+      const page = await withTimeout(this.client.models.list({ signal: controller.signal }), this.opts.timeouts.firstByteMs, target, 'no model list', () => { controller.abort() })
+      return page.data.map(m => m.id)
+    } catch (err) {
+      throw this.mapError(err, target, false)
+    }
+  }
+
+  private mapError (err: unknown, target: UpstreamTarget, received: boolean): HyperinferError {
+    if ((err as { name?: string })?.name === 'HyperinferError') return err as HyperinferError
+    if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+      const body = err.error as { message?: unknown } | undefined
+      const message = typeof body?.message === 'string' ? body.message : err.message
+      const headers = err.headers as Headers | undefined
+      const retryAfterMs = headers?.get('retry-after-ms')
+      const retryAfter = retryAfterMs != null && Number.isFinite(Number(retryAfterMs)) ? String(Number(retryAfterMs) / 1000) : headers?.get('retry-after')
+      return httpError(err.status, message, target, retryAfter)
+    }
+    return received ? streamCut(target, err) : unreachable(target, err)
+  }
+}

@@ -1,0 +1,111 @@
+import { HyperinferError } from '../../../shared/errors.js'
+
+export interface UpstreamTimeouts { firstByteMs: number, idleMs: number }
+
+export interface UpstreamTarget { backend: string, type: string, model?: string }
+
+function where (t: UpstreamTarget): string {
+  return `backend ${t.backend} (${t.type})${t.model !== undefined ? ` model "${t.model}"` : ''}`
+}
+
+/**
+ * Maps an upstream HTTP status to a coded error carrying the upstream message.
+ * 401/403 become UPSTREAM_ERROR: the caller's own credentials were fine, the worker's upstream key was not,
+ * and UNAUTHENTICATED would tell the gateway's user to log in again.
+ */
+export function httpError (status: number, message: string, target: UpstreamTarget, retryAfter?: string | null): HyperinferError {
+  const details = { backend: target.backend, model: target.model, status, upstream: message }
+  const text = `${where(target)}: upstream answered ${status}: ${message}`
+  if (status === 404) return new HyperinferError('MODEL_UNAVAILABLE', text, { details })
+  if (status === 429) return new HyperinferError('RATE_LIMITED', text, { details, retryAfterMs: parseRetryAfter(retryAfter) })
+  if (status === 400 || status === 413 || status === 422) return new HyperinferError('INVALID_ARGUMENT', text, { details })
+  return new HyperinferError('UPSTREAM_ERROR', text, { details })
+}
+
+/** Retry-After is seconds or an HTTP date; default 1 s when absent or unreadable. */
+export function parseRetryAfter (value: string | null | undefined, now = Date.now()): number {
+  if (value == null || value === '') return 1000
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? 1000 : Math.max(0, date - now)
+}
+
+export function unreachable (target: UpstreamTarget, err: unknown): HyperinferError {
+  const reason = describeCause(err)
+  return new HyperinferError('MODEL_UNAVAILABLE', `${where(target)} is unreachable: ${reason}`,
+    { details: { backend: target.backend, model: target.model, reason } })
+}
+
+export function timedOut (target: UpstreamTarget, what: string, ms: number): HyperinferError {
+  return new HyperinferError('TIMEOUT', `${where(target)}: ${what} within ${ms} ms`, { details: { backend: target.backend, model: target.model } })
+}
+
+export function streamCut (target: UpstreamTarget, err: unknown): HyperinferError {
+  return new HyperinferError('UPSTREAM_ERROR', `${where(target)}: the stream broke off before it ended (${describeCause(err)})`,
+    { details: { backend: target.backend, model: target.model } })
+}
+
+function describeCause (err: unknown): string {
+  let e = err as { message?: string, code?: string, cause?: unknown } | undefined
+  const parts: string[] = []
+  for (let i = 0; e && i < 4; i++, e = e.cause as typeof e) {
+    if (e.code) parts.push(e.code)
+    else if (e.message) parts.push(e.message)
+  }
+  return parts.join(': ') || String(err)
+}
+
+/**
+ * Iterates an upstream stream with a deadline for the first item and for each gap after it.
+ * On a deadline it calls `onTimeout` (which aborts the HTTP request) and throws TIMEOUT.
+ */
+export async function * withDeadlines<T> (
+  source: AsyncIterable<T>, timeouts: UpstreamTimeouts, target: UpstreamTarget, onTimeout: () => void
+): AsyncGenerator<T, void, void> {
+  const iterator = source[Symbol.asyncIterator]()
+  let first = true
+  try {
+    for (;;) {
+      const ms = first ? timeouts.firstByteMs : timeouts.idleMs
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          onTimeout()
+          reject(timedOut(target, first ? 'no first chunk' : 'no chunk', ms))
+        }, ms)
+      })
+      let step: IteratorResult<T>
+      try {
+        step = await Promise.race([iterator.next(), deadline])
+      } finally {
+        clearTimeout(timer)
+      }
+      if (step.done) return
+      first = false
+      yield step.value
+    }
+  } finally {
+    await Promise.race([iterator.return?.(), new Promise(resolve => setTimeout(resolve, 100))]).catch(() => {})
+  }
+}
+
+/** Resolves a promise or fails with TIMEOUT (calling `onTimeout` first). */
+export async function withTimeout<T> (pending: Promise<T>, ms: number, target: UpstreamTarget, what: string, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([pending, new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        onTimeout()
+        reject(timedOut(target, what, ms))
+      }, ms)
+    })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Rough token count for text whose upstream count is unknown (an aborted stream): ~4 characters a token. */
+export function estimateTokens (text: string): number {
+  return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4))
+}

@@ -1,0 +1,4 @@
+import { runRoleMain } from '../../shared/runner.js'
+import { program } from './program.js'
+
+runRoleMain(program)

@@ -1,0 +1,212 @@
+import { HyperinferError } from '../../shared/errors.js'
+import type { Logger } from '../../shared/log.js'
+import type { PlatformMetrics } from '../../shared/metrics.js'
+import type { ModelInfo, RunRequest, RunResponse, Usage } from '../../shared/schemas/inference.js'
+import type { Backend, GenerateResult } from './backends/types.js'
+import { ResponseCache, type ResponseCacheOptions } from './cache.js'
+import { Limiter } from './limiter.js'
+
+export interface BackendSlot {
+  backend: Backend
+  /** Prefix the mesh sees before each upstream model name. */
+  prefix: string
+  concurrency: number
+  queueSize: number
+  /** Default and upper bound of maxTokens. */
+  maxTokens: number
+}
+
+export interface WorkerOptions {
+  backends: BackendSlot[]
+  cache: ResponseCacheOptions & { enabled: boolean }
+  metrics: PlatformMetrics
+  log: Logger
+  /** How long the model catalog is reused before backends are asked again. */
+  catalogTtlMs?: number
+}
+
+interface Served { slot: BackendSlot & { limiter: Limiter }, upstream: string, info: ModelInfo }
+
+/**
+ * The worker's core: routes a mesh model name to its backend, bounds concurrency per backend,
+ * answers deterministic repeats from the cache, and keeps the metrics.
+ */
+export class InferenceWorker {
+  private readonly opts: WorkerOptions
+  private readonly slots: (BackendSlot & { limiter: Limiter })[]
+  private readonly cache: ResponseCache | null
+  private catalog = new Map<string, Served>()
+  private catalogAt = 0
+  private refreshing: Promise<void> | null = null
+
+  constructor (opts: WorkerOptions) {
+    this.opts = opts
+    this.slots = opts.backends.map(slot => ({ ...slot, limiter: new Limiter(slot.concurrency, slot.queueSize) }))
+    this.cache = opts.cache.enabled ? new ResponseCache(opts.cache) : null
+  }
+
+  async start (): Promise<void> {
+    for (const { backend } of this.slots) await backend.start()
+    await this.refresh()
+  }
+
+  async close (): Promise<void> {
+    await Promise.allSettled(this.slots.map(({ backend }) => backend.close()))
+  }
+
+  /** The model names last seen (for health details; no upstream call). */
+  get modelNames (): string[] {
+    return [...this.catalog.keys()]
+  }
+
+  async models (): Promise<ModelInfo[]> {
+    await this.refreshIfStale()
+    return [...this.catalog.values()].map(s => s.info)
+  }
+
+  async modelStatus (model: string): Promise<ModelInfo & { running: number, queued: number, concurrency: number, queueSize: number }> {
+    await this.refreshIfStale()
+    const served = this.catalog.get(model) ?? (await this.refresh(), this.catalog.get(model))
+    if (!served) throw this.unknownModel(model)
+    const { limiter } = served.slot
+    return { ...served.info, running: limiter.running, queued: limiter.queued, concurrency: limiter.concurrency, queueSize: limiter.queueSize }
+  }
+
+  async * run (request: RunRequest, signal: AbortSignal, setModel: (model: string) => void): AsyncGenerator<{ text: string }, RunResponse, void> {
+    const served = await this.resolve(request.model)
+    setModel(request.model)
+    const { slot } = served
+    const backend = slot.backend
+    const model = request.model
+    const maxTokens = Math.min(request.maxTokens ?? slot.maxTokens, slot.maxTokens)
+    const started = performance.now()
+    const base = { model, backend: backend.name }
+
+    const cacheKey = this.cache && ResponseCache.cacheable(request) ? ResponseCache.key(backend.name, request, maxTokens) : null
+    if (cacheKey !== null) {
+      const hit = this.cache?.get(cacheKey)
+      if (hit) {
+        this.opts.metrics.cacheHits.inc()
+        let ttft: number | null = null
+        for (const text of hit.chunks) {
+          if (signal.aborted) return { ...base, usage: hit.usage, finishReason: 'cancelled', timeToFirstTokenMs: ttft, cached: true }
+          ttft ??= performance.now() - started
+          yield { text }
+        }
+        return { ...base, usage: hit.usage, finishReason: hit.finishReason, timeToFirstTokenMs: ttft ?? performance.now() - started, cached: true }
+      }
+      this.opts.metrics.cacheMisses.inc()
+    }
+
+    const depth = this.opts.metrics.queueDepth.labels({ model })
+    depth.inc()
+    let release: (() => void) | null = null
+    try {
+      try {
+        release = await slot.limiter.acquire(signal, `backend ${backend.name}`)
+      } catch (err) {
+        if (signal.aborted) return { ...base, usage: usageOf(0, 0), finishReason: 'cancelled', timeToFirstTokenMs: null, cached: false }
+        throw err
+      }
+      const generation = backend.generate({
+        model: served.upstream,
+        prompt: request.prompt,
+        messages: request.messages,
+        maxTokens,
+        temperature: request.temperature,
+        topP: request.topP,
+        stop: request.stop,
+        seed: request.seed
+      }, signal)
+      const chunks: string[] = []
+      let ttft: number | null = null
+      let result: GenerateResult
+      try {
+        for (;;) {
+          const step = await generation.next()
+          if (step.done === true) {
+            result = step.value
+            break
+          }
+          if (ttft === null) {
+            ttft = performance.now() - started
+            this.opts.metrics.timeToFirstToken.labels({ model }).observe(ttft / 1000)
+          }
+          chunks.push(step.value)
+          // after an abort the caller wants the final response, not more chunks
+          if (!signal.aborted) yield { text: step.value }
+        }
+      } finally {
+        await generation.return(undefined as never).catch(() => {})
+      }
+      this.opts.metrics.tokens.labels({ model, kind: 'prompt' }).inc(result.promptTokens)
+      this.opts.metrics.tokens.labels({ model, kind: 'completion' }).inc(result.completionTokens)
+      const usage = usageOf(result.promptTokens, result.completionTokens)
+      if (cacheKey !== null && result.finishReason !== 'cancelled') this.cache?.set(cacheKey, { chunks, usage, finishReason: result.finishReason })
+      return { ...base, usage, finishReason: result.finishReason, timeToFirstTokenMs: ttft, cached: false }
+    } finally {
+      release?.()
+      depth.dec()
+    }
+  }
+
+  async embed (model: string, input: string[], signal: AbortSignal): Promise<{ model: string, backend: string, embeddings: number[][], usage: { promptTokens: number, totalTokens: number } }> {
+    const served = await this.resolve(model)
+    const { backend, limiter } = served.slot
+    if (!backend.embed) throw new HyperinferError('INVALID_ARGUMENT', `backend ${backend.name} (${backend.type}) does not serve embeddings`)
+    const release = await limiter.acquire(signal, `backend ${backend.name}`)
+    try {
+      const res = await backend.embed(served.upstream, input, signal)
+      this.opts.metrics.tokens.labels({ model, kind: 'prompt' }).inc(res.promptTokens)
+      return { model, backend: backend.name, embeddings: res.embeddings, usage: { promptTokens: res.promptTokens, totalTokens: res.promptTokens } }
+    } finally {
+      release()
+    }
+  }
+
+  private async resolve (model: string): Promise<Served> {
+    await this.refreshIfStale()
+    let served = this.catalog.get(model)
+    if (!served) {
+      await this.refresh()
+      served = this.catalog.get(model)
+    }
+    if (!served) throw this.unknownModel(model)
+    return served
+  }
+
+  private unknownModel (model: string): HyperinferError {
+    return new HyperinferError('MODEL_UNAVAILABLE', `this worker does not serve model "${model}" (it serves: ${this.modelNames.join(', ') || 'nothing'})`,
+      { details: { model, backends: this.slots.map(s => s.backend.name) } })
+  }
+
+  private async refreshIfStale (): Promise<void> {
+    if (performance.now() - this.catalogAt > (this.opts.catalogTtlMs ?? 10_000)) await this.refresh()
+  }
+
+  private refresh (): Promise<void> {
+    this.refreshing ??= this.buildCatalog().finally(() => { this.refreshing = null })
+    return this.refreshing
+  }
+
+  private async buildCatalog (): Promise<void> {
+    const listed = await Promise.all(this.slots.map(async slot => ({ slot, models: await slot.backend.listModels().catch(() => []) })))
+    const catalog = new Map<string, Served>()
+    for (const { slot, models } of listed) {
+      for (const m of models) {
+        const name = slot.prefix + m.name
+        if (catalog.has(name)) {
+          this.opts.log.warn({ model: name, backend: slot.backend.name }, 'model name served by an earlier backend: ignored here')
+          continue
+        }
+        catalog.set(name, { slot, upstream: m.name, info: { ...m, name, backend: slot.backend.name, backendType: slot.backend.type } })
+      }
+    }
+    this.catalog = catalog
+    this.catalogAt = performance.now()
+  }
+}
+
+function usageOf (promptTokens: number, completionTokens: number): Usage {
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }
+}
