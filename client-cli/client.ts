@@ -1,0 +1,143 @@
+import type { z } from 'zod'
+import { loadConfig } from '../shared/config/index.js'
+import { resolveMesh } from '../shared/config/network.js'
+import { HyperinferError } from '../shared/errors.js'
+import { MeshClient } from '../shared/mesh/mesh-client.js'
+import type { PeerInfo } from '../shared/mesh/discovery.js'
+import type { RpcStream } from '../shared/mesh/rpc-stream.js'
+import { infer, models, quota, usage, type ChatMessage, type InferResult } from '../shared/schemas/gateway.js'
+import { lastApiKey } from './session.js'
+
+export interface HyperinferClientOptions {
+  /** Default: HYPERINFER_API_KEY, else the last key created with `hyperinfer keys create`. */
+  apiKey?: string
+  /** Where the devnet file is (HYPERINFER_HOME, default ./.hyperinfer). */
+  home?: string
+  network?: string
+  bootstrap?: string[]
+  publicNetwork?: boolean
+  /** Reuse a mesh client (it is not closed by close()). */
+  mesh?: MeshClient
+  /** How long to look for a gateway. */
+  discoveryTimeoutMs?: number
+}
+
+export interface InferOptions {
+  model: string
+  prompt?: string
+  messages?: ChatMessage[]
+  system?: string
+  maxTokens?: number
+  temperature?: number
+  topP?: number
+  stop?: string[]
+  seed?: number
+  signal?: AbortSignal
+}
+
+/**
+ * One inference call: iterate it for the text as it streams, or await it for the final result
+ * (text, usage, finish reason, latency).
+ */
+export class InferenceCall implements AsyncIterable<string>, PromiseLike<InferResult> {
+  readonly result: Promise<InferResult>
+  private readonly stream: Promise<RpcStream<{ text: string }, InferResult>>
+
+  constructor (stream: Promise<RpcStream<{ text: string }, InferResult>>) {
+    this.stream = stream
+    this.result = stream.then(s => s.result)
+    this.result.catch(() => {})
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncIterator<string> {
+    const stream = await this.stream
+    for await (const chunk of stream) yield chunk.text
+  }
+
+  /** Stop generating; the result still arrives, with the usage of what was produced. */
+  async abort (): Promise<void> {
+    (await this.stream).abort()
+  }
+
+  then<A = InferResult, B = never> (onfulfilled?: ((value: InferResult) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.result.then(onfulfilled, onrejected)
+  }
+}
+
+/** The client library: finds a gateway on the mesh and calls it with an API key. */
+export class HyperinferClient {
+  private readonly opts: HyperinferClientOptions
+  private mesh: MeshClient | null
+  private readonly ownsMesh: boolean
+
+  constructor (opts: HyperinferClientOptions = {}) {
+    this.opts = opts
+    this.mesh = opts.mesh ?? null
+    this.ownsMesh = !opts.mesh
+  }
+
+  get apiKey (): string {
+    const key = this.opts.apiKey ?? process.env.HYPERINFER_API_KEY ?? lastApiKey()
+    if (!key) throw new HyperinferError('UNAUTHENTICATED', 'no API key: pass --api-key, set HYPERINFER_API_KEY, or create one with `hyperinfer keys create --name <name>`')
+    return key
+  }
+
+  infer (options: InferOptions): InferenceCall {
+    const messages = options.messages ?? (options.system !== undefined
+      ? [{ role: 'system' as const, content: options.system }, { role: 'user' as const, content: options.prompt ?? '' }]
+      : undefined)
+    const request = {
+      apiKey: this.apiKey,
+      model: options.model,
+      prompt: messages ? undefined : options.prompt,
+      messages,
+      maxTokens: options.maxTokens ?? 256,
+      temperature: options.temperature,
+      topP: options.topP,
+      stop: options.stop,
+      seed: options.seed
+    }
+    return new InferenceCall(this.gateway().then(gateway =>
+      this.meshClient().client(gateway.publicKey).stream(infer, request, { signal: options.signal })))
+  }
+
+  async models (): Promise<z.output<typeof models.response>> {
+    return this.call(models, {})
+  }
+
+  async quota (): Promise<z.output<typeof quota.response>> {
+    return this.call(quota, { apiKey: this.apiKey })
+  }
+
+  async usage (opts: { days?: number, recent?: number, userId?: string } = {}): Promise<z.output<typeof usage.response>> {
+    return this.call(usage, { apiKey: this.apiKey, ...opts })
+  }
+
+  async close (): Promise<void> {
+    if (this.ownsMesh && this.mesh) await this.mesh.close()
+    this.mesh = null
+  }
+
+  private async call<M extends typeof models | typeof quota | typeof usage> (def: M, request: z.input<M['request']>): Promise<z.output<M['response']>> {
+    const gateway = await this.gateway()
+    return this.meshClient().client(gateway.publicKey).call(def as never, request as never) as Promise<z.output<M['response']>>
+  }
+
+  private async gateway (): Promise<PeerInfo> {
+    const gateways = await this.meshClient().discovery.waitFor('gateway', { timeoutMs: this.opts.discoveryTimeoutMs ?? 15_000 })
+    return gateways[Math.floor(Math.random() * gateways.length)]
+  }
+
+  private meshClient (): MeshClient {
+    if (this.mesh) return this.mesh
+    const flags: Record<string, unknown> = {
+      home: this.opts.home,
+      'network.name': this.opts.network,
+      'network.bootstrap': this.opts.bootstrap,
+      'network.public': this.opts.publicNetwork
+    }
+    const address = resolveMesh(loadConfig({ flags }))
+    this.mesh = new MeshClient({ network: address.network, bootstrap: address.bootstrap, publicNetwork: address.publicNetwork })
+    return this.mesh
+  }
+}
