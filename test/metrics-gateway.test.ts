@@ -1,0 +1,67 @@
+import t from 'tap'
+import { MeshClient } from '../shared/mesh/mesh-client.js'
+import { infer, usage } from '../shared/schemas/gateway.js'
+import { createMetricsNode } from '../services/metrics/index.js'
+import { BUNDLED_MODEL, createPlatform, untilServed } from './helpers/platform.js'
+
+const MODEL = 'stories260K'
+const REQUESTS_PER_HOUR = 4
+
+/** The value of every sample of `name` whose line carries all of `labels`, summed. */
+function sum (text: string, name: string, labels: string[]): number {
+  return text.split('\n')
+    .filter(line => line.startsWith(name + '{') && labels.every(label => line.includes(label)))
+    .reduce((acc, line) => acc + Number(line.split(' ').pop()), 0)
+}
+
+t.test('after N inference requests through a real gateway, /metrics counts them exactly', async t => {
+  const platform = await createPlatform(t, { auth: { plans: { default: { requestsPerHour: REQUESTS_PER_HOUR, tokensPerDay: 1_000_000 } } } })
+  await platform.worker({ llamaModel: BUNDLED_MODEL })
+  await untilServed(platform.gateway, MODEL)
+  const { key } = await platform.user('carol')
+  const metrics = await createMetricsNode({
+    dataDir: platform.mesh.dir('metrics'),
+    network: platform.mesh.network,
+    bootstrap: platform.mesh.bootstrap,
+    port: 0,
+    scrapeIntervalMs: 200,
+    refreshIntervalMs: 300
+  })
+  platform.mesh.closeLater(() => metrics.close())
+
+  const mesh = new MeshClient({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap })
+  t.teardown(() => mesh.close())
+  const gateway = mesh.client(platform.gateway.node.publicKey)
+  const outcomes: Record<string, number> = {}
+  const plan = ['no-such-model', MODEL, MODEL, 'no-such-model', MODEL, MODEL, MODEL, MODEL]
+  for (const model of plan) {
+    const status = await gateway.stream(infer, { apiKey: key.key, model, prompt: 'Once upon a time', maxTokens: 6, temperature: 0 }).result
+      .then(() => 'OK', (err: { code: string }) => err.code)
+    outcomes[status] = (outcomes[status] ?? 0) + 1
+  }
+  t.same(outcomes, { MODEL_UNAVAILABLE: 2, OK: REQUESTS_PER_HOUR, RATE_LIMITED: plan.length - 2 - REQUESTS_PER_HOUR }, 'successes, rate limited, unknown model')
+  const recorded = await gateway.call(usage, { apiKey: key.key, days: 1, recent: 0 })
+  const billed = recorded.days[0]
+
+  const gatewayNode = `node="${platform.gateway.node.publicKey.toString('hex').slice(0, 12)}"`
+  const inferLabels = ['service="gateway"', 'method="gateway.infer"', gatewayNode, 'role="gateway"']
+  let text = ''
+  for (let i = 0; i < 150; i++) {
+    text = await (await fetch(`${metrics.url}/metrics`)).text()
+    if (sum(text, 'ai_platform_requests_total', inferLabels) === plan.length &&
+      sum(text, 'ai_platform_tokens_total', ['role="gateway"', 'kind="completion"']) === billed.completionTokens) break
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  for (const [status, count] of Object.entries(outcomes)) {
+    t.equal(sum(text, 'ai_platform_requests_total', [...inferLabels, `status="${status}"`]), count, `${count} × ${status}`)
+  }
+  t.equal(sum(text, 'ai_platform_request_duration_seconds_count', inferLabels), plan.length, 'histogram counts add up to N')
+  t.equal(sum(text, 'ai_platform_request_duration_seconds_bucket', [...inferLabels, 'le="+Inf"']), plan.length, '+Inf buckets too')
+  t.equal(sum(text, 'ai_platform_tokens_total', ['role="gateway"', `model="${MODEL}"`, 'kind="prompt"']), billed.promptTokens, 'prompt tokens = usage recorded by the gateway')
+  t.equal(sum(text, 'ai_platform_tokens_total', ['role="gateway"', `model="${MODEL}"`, 'kind="completion"']), billed.completionTokens, 'completion tokens = usage recorded by the gateway')
+  t.ok(billed.completionTokens > 0)
+  t.equal(sum(text, 'ai_platform_rate_limit_violations_total', ['role="gateway"', 'plan="default"', 'kind="requests"']), outcomes.RATE_LIMITED, 'rate-limit hits')
+  t.equal(sum(text, 'ai_platform_time_to_first_token_seconds_count', ['role="gateway"', `model="${MODEL}"`]), REQUESTS_PER_HOUR, 'TTFT per success')
+  t.ok(sum(text, 'ai_platform_node_up', ['role="inference"']) >= 1, 'the worker is up')
+  t.notMatch(text, key.key, 'no API key anywhere in /metrics')
+})
