@@ -130,6 +130,7 @@ t.test('the metrics node merges every node\'s registry into one valid /metrics w
   t.ok(find(families, 'process_cpu_user_seconds_total', { node: selfNode, role: 'metrics' }).length === 1, 'the metrics node\'s own families are included')
   t.equal(find(families, 'process_cpu_user_seconds_total', {}).length, 4, 'process metrics of all four nodes under one family')
   t.equal(total(find(families, 'ai_platform_node_up', { node: gatewayNode, role: 'gateway' })), 1, 'node_up for the gateway')
+  t.equal(total(find(families, 'ai_platform_node_up', { node: worker.publicKey.toString('hex').slice(0, 12), role: 'inference' })), 1, 'node_up for the worker')
   t.notMatch(text, /user(_?id)?="/, 'no user labels')
 
   if (spawnSync('promtool', ['--version']).status === 0) {
