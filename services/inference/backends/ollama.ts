@@ -65,7 +65,7 @@ export class OllamaBackend implements Backend {
       stop: request.stop,
       seed: request.seed
     }
-    let text = ''
+    let pieces = 0
     let last: StreamPart | null = null
     let received = false
     try {
@@ -78,7 +78,7 @@ export class OllamaBackend implements Backend {
         const piece = part.message?.content ?? part.response ?? ''
         if (part.done === true) last = part
         if (piece !== '') {
-          text += piece
+          pieces++
           yield piece
         }
       }
@@ -90,11 +90,11 @@ export class OllamaBackend implements Backend {
     }
     if (last === null) {
       if (!signal.aborted) throw streamCut(target, 'no final message')
-      return { promptTokens: estimateTokens(promptText(request)), completionTokens: estimateTokens(text), finishReason: 'cancelled' }
+      return { promptTokens: estimateTokens(promptText(request)), completionTokens: pieces, finishReason: 'cancelled' }
     }
     return {
       promptTokens: last.prompt_eval_count ?? estimateTokens(promptText(request)),
-      completionTokens: last.eval_count ?? estimateTokens(text),
+      completionTokens: last.eval_count ?? pieces,
       finishReason: last.done_reason === 'length' ? 'length' : 'stop'
     }
   }

@@ -65,7 +65,7 @@ export class OpenAIBackend implements Backend {
     const target: UpstreamTarget = { backend: this.name, type: this.type, model: request.model }
     const { controller, unlink } = linkedController(signal)
     const messages = request.messages ?? [{ role: 'user' as const, content: request.prompt ?? '' }]
-    let text = ''
+    let pieces = 0
     let finish: string | null = null
     let usage: { prompt_tokens: number, completion_tokens: number } | null = null
     let received = false
@@ -89,7 +89,7 @@ export class OpenAIBackend implements Backend {
         if (choice?.finish_reason) finish = choice.finish_reason
         const piece = choice?.delta?.content ?? ''
         if (piece !== '') {
-          text += piece
+          pieces++
           yield piece
         }
       }
@@ -100,7 +100,7 @@ export class OpenAIBackend implements Backend {
       controller.abort()
     }
     const promptTokens = usage?.prompt_tokens ?? estimateTokens(messages.map(m => m.content).join('\n'))
-    const completionTokens = usage?.completion_tokens ?? estimateTokens(text)
+    const completionTokens = usage?.completion_tokens ?? pieces
     if (finish === null) {
       if (!signal.aborted) throw streamCut(target, 'no finish_reason')
       return { promptTokens, completionTokens, finishReason: 'cancelled' }

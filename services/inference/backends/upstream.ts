@@ -105,7 +105,7 @@ export async function withTimeout<T> (pending: Promise<T>, ms: number, target: U
   }
 }
 
-/** Rough token count for text whose upstream count is unknown (an aborted stream): ~4 characters a token. */
+/** Rough prompt token count when the upstream gave none (an aborted stream): ~4 characters a token. Completion tokens are counted as streamed pieces. */
 export function estimateTokens (text: string): number {
   return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4))
 }
