@@ -30,6 +30,22 @@ export function formatError (err: unknown): { text: string, json: object } {
   return { text: `error: ${message}`, json: { error: { code: 'INTERNAL', message } } }
 }
 
+let keepAlive = false
+
+/** For commands that start a long-running node: don't exit when the action returns. */
+export function keepProcessAlive (): void {
+  keepAlive = true
+}
+
+/**
+ * A one-shot command exits as soon as its output is written: closed DHT sockets can hold the
+ * event loop for seconds after the answer is on screen.
+ */
+function exitWhenFlushed (): void {
+  if (keepAlive) return
+  process.stdout.write('', () => { process.stderr.write('', () => process.exit()) })
+}
+
 /** Parses and runs the program; errors print with a next step (or as JSON with --json) and exit 1. */
 export async function runCli (program: Command, argv: string[]): Promise<void> {
   program.exitOverride()
@@ -38,11 +54,12 @@ export async function runCli (program: Command, argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode
-      return
+      return exitWhenFlushed()
     }
     const { text, json } = formatError(err)
     if (program.opts().json) printJson(json)
     else process.stderr.write(text + '\n')
     process.exitCode = 1
   }
+  exitWhenFlushed()
 }

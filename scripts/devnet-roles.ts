@@ -3,11 +3,16 @@ import type { Role } from '../shared/mesh/topic.js'
 
 export interface DevnetRole { role: Role, args: string[] }
 
-/** The processes of the devnet, in start order, with their flags. */
-export function devnetRoles (root: string, _home: string): DevnetRole[] {
-  const bundledModel = join(root, '..', 'shared', 'models', 'stories260K.gguf')
+export const BUNDLED_MODEL_NAME = 'stories260K'
+
+/**
+ * The processes of the devnet, in start order, with their flags. The devnet approves its own
+ * workers: it is bound to 127.0.0.1, so only workers on this machine can join it.
+ */
+export function devnetRoles (root: string): DevnetRole[] {
+  const bundledModel = join(root, '..', 'shared', 'models', `${BUNDLED_MODEL_NAME}.gguf`)
   return [
-    { role: 'auth', args: [] },
+    { role: 'auth', args: ['--auto-approve-workers'] },
     { role: 'inference', args: ['--llama-model', bundledModel] },
     { role: 'gateway', args: [] },
     { role: 'metrics', args: [] },
@@ -16,15 +21,27 @@ export function devnetRoles (root: string, _home: string): DevnetRole[] {
 }
 
 export function printBanner ({ home, roles, bootstrap }: { home: string, roles: Role[], bootstrap: string[] }): void {
+  const metricsPort = process.env.METRICS_PORT ?? '9464'
+  const webPort = process.env.WEB_SERVICE_PORT ?? '3000'
   const lines = [
     '',
     'hyperinfer devnet is ready',
-    `  bootstrap: ${bootstrap.join(', ')}`,
-    `  data:      ${home}`,
-    `  roles:     ${roles.length > 0 ? roles.join(', ') : '(bootstrap only)'}`,
+    `  bootstrap  ${bootstrap.join(', ')}`,
+    `  data       ${home}`,
+    `  roles      ${roles.join(', ')}`,
+    roles.includes('web') ? `  dashboard  http://127.0.0.1:${webPort}` : '',
+    roles.includes('metrics') ? `  metrics    http://127.0.0.1:${metricsPort}/metrics` : '',
+    '',
+    'Try it from another terminal in this directory:',
+    '  npx hyperinfer register --username alice --email alice@example.com --password-stdin <<< "correct horse battery"',
+    '  npx hyperinfer login --username alice --password-stdin <<< "correct horse battery"',
+    '  npx hyperinfer keys create --name laptop',
+    `  npx hyperinfer infer -m ${BUNDLED_MODEL_NAME} "Once upon a time"`,
+    '  npx hyperinfer quota',
+    '  npx hyperinfer status',
     '',
     'Press Ctrl-C to stop.',
     ''
   ]
-  console.log(lines.join('\n'))
+  console.log(lines.filter((line, i, all) => line !== '' || all[i - 1] !== '').join('\n'))
 }

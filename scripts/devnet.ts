@@ -38,7 +38,7 @@ function startRole (role: Role, args: string[]): void {
   })
 }
 
-const roles = devnetRoles(root, home).filter(r => existsSync(join(root, 'services', r.role, 'main.ts')))
+const roles = devnetRoles(root).filter(r => existsSync(join(root, 'services', r.role, 'main.ts')))
 for (const { role, args } of roles) startRole(role, args)
 
 const client = new MeshClient({ network: { name: network }, bootstrap: bootstrap.bootstrap })

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { ROLES, type Role } from '../../shared/mesh/topic.js'
 import { HyperinferError } from '../../shared/errors.js'
 import { runRole, type RoleProgram } from '../../shared/runner.js'
+import { keepProcessAlive } from '../output.js'
 
 /** `hyperinfer node <role> [flags]`: run one node of the mesh in this process. */
 export function registerNodeCommands (program: Command): void {
@@ -16,6 +17,7 @@ export function registerNodeCommands (program: Command): void {
         throw new HyperinferError('INVALID_ARGUMENT', `unknown role "${role}": one of ${ROLES.join(', ')}`)
       }
       const { program: roleProgram } = await import(`../../services/${role as Role}/program.js`) as { program: RoleProgram }
+      keepProcessAlive()
       await runRole(roleProgram, flags)
     })
 }
