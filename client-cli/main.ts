@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { VERSION } from '../shared/mesh/mesh-node.js'
+import { registerAdminCommands } from './commands/admin.js'
 import { registerAuthCommands } from './commands/auth.js'
 import { registerInferenceCommands } from './commands/inference.js'
 import { registerNodeCommands } from './commands/node.js'
@@ -17,6 +18,7 @@ const program = new Command('hyperinfer')
   .showHelpAfterError()
 
 registerAuthCommands(program)
+registerAdminCommands(program)
 registerInferenceCommands(program)
 registerStatusCommands(program)
 registerNodeCommands(program)

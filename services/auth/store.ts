@@ -16,7 +16,7 @@ export interface CredentialRecord { hash: string, changedAt: number }
 export type AuditInput = Omit<AuditRecord, 'id' | 'at'>
 
 export function newId (): string {
-  return randomBytes(12).toString('base64url')
+  return randomBytes(12).toString('hex')
 }
 
 /**

@@ -1,0 +1,67 @@
+import type { Command } from 'commander'
+import * as api from '../../shared/schemas/auth.js'
+import { requireToken } from '../session.js'
+import { callAuth, show } from './auth.js'
+
+/** `hyperinfer admin …`: for users with the admin role. */
+export function registerAdminCommands (program: Command): void {
+  const admin = program.command('admin').description('administer users, plans and workers (admin role)')
+
+  admin.command('users')
+    .description('list users')
+    .option('--after <username>', 'start after this username')
+    .option('--limit <n>', 'at most this many', Number)
+    .action(async (flags: { after?: string, limit?: number }, cmd: Command) => {
+      const { users } = await callAuth(cmd, api.adminListUsers, { token: requireToken(), after: flags.after, limit: flags.limit })
+      show(cmd, { users }, () => users.map(u => `${u.username.padEnd(20)} ${u.email.padEnd(32)} ${u.role.padEnd(6)} ${u.plan}`).join('\n') || 'no users')
+    })
+
+  admin.command('set-plan')
+    .description('put a user on a plan')
+    .argument('<username>').argument('<plan>', 'e.g. default, premium')
+    .action(async (username: string, plan: string, _flags: unknown, cmd: Command) => {
+      const user = await callAuth(cmd, api.adminSetPlan, { token: requireToken(), username, plan })
+      show(cmd, user, () => `${user.username} is now on plan ${user.plan}`)
+    })
+
+  admin.command('set-role')
+    .description('make a user an admin or a plain user')
+    .argument('<username>').argument('<role>', 'user or admin')
+    .action(async (username: string, role: string, _flags: unknown, cmd: Command) => {
+      const user = await callAuth(cmd, api.adminSetRole, { token: requireToken(), username, role: role as 'user' | 'admin' })
+      show(cmd, user, () => `${user.username} now has the role ${user.role}`)
+    })
+
+  admin.command('approve-worker')
+    .description('let gateways route to an inference worker')
+    .argument('<pubkey>', 'the worker\'s public key (hex, see `hyperinfer status`)')
+    .option('--note <text>', 'a note kept with the approval')
+    .action(async (publicKey: string, flags: { note?: string }, cmd: Command) => {
+      const worker = await callAuth(cmd, api.adminApproveWorker, { token: requireToken(), publicKey, note: flags.note })
+      show(cmd, worker, () => `approved worker ${worker.publicKey}`)
+    })
+
+  admin.command('revoke-worker')
+    .description('stop gateways routing to an inference worker')
+    .argument('<pubkey>', 'the worker\'s public key (hex)')
+    .action(async (publicKey: string, _flags: unknown, cmd: Command) => {
+      const worker = await callAuth(cmd, api.adminRevokeWorker, { token: requireToken(), publicKey })
+      show(cmd, worker, () => `revoked worker ${worker.publicKey}`)
+    })
+
+  admin.command('workers')
+    .description('list approved (and revoked) workers')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { workers } = await callAuth(cmd, api.adminListWorkers, { token: requireToken() })
+      show(cmd, { workers }, () => workers.map(w => `${w.publicKey}  ${w.revokedAt ? 'revoked' : 'approved'} by ${w.approvedBy} ${w.approvedAt}`).join('\n') || 'no workers')
+    })
+
+  admin.command('audit')
+    .description('the audit log, newest first')
+    .option('--limit <n>', 'at most this many', Number, 50)
+    .option('--before <iso-time>', 'entries before this time')
+    .action(async (flags: { limit: number, before?: string }, cmd: Command) => {
+      const { entries } = await callAuth(cmd, api.adminAudit, { token: requireToken(), limit: flags.limit, before: flags.before })
+      show(cmd, { entries }, () => entries.map(e => `${e.at}  ${e.actor.padEnd(16)} ${e.action.padEnd(20)} ${e.target}${e.details ? ' ' + JSON.stringify(e.details) : ''}`).join('\n') || 'no entries')
+    })
+}
