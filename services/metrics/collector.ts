@@ -77,8 +77,10 @@ export class Collector {
       families: parseExposition(await this.node.registry.metrics()).families,
       honorLabels: true
     }]
-    for (const record of this.roster.all()) {
-      if (record.families.length > 0) sources.push({ node: nodeLabel(record.id), role: record.role, families: record.families })
+    // A node whose scrape failed once or twice keeps its last samples a little while: no gaps for one slow answer.
+    const maxAgeMs = 3 * this.opts.scrapeIntervalMs + this.opts.scrapeTimeoutMs
+    for (const record of this.roster.fresh(maxAgeMs)) {
+      sources.push({ node: nodeLabel(record.id), role: record.role, families: record.families })
     }
     return mergeSources(sources).text
   }
@@ -96,6 +98,7 @@ export class Collector {
       lastSeen: now,
       downSince: null,
       scrape: { ok: true, at: now },
+      scrapedAt: now,
       families: []
     }
     const nodes = [describe(selfRecord, now, true), ...this.roster.all().map(record => describe(record, now))]

@@ -23,7 +23,9 @@ export interface NodeRecord {
   lastSeen: number
   downSince: number | null
   scrape: { ok: boolean, error?: string, at: number | null }
-  /** The families of its last good scrape; empty while it fails. */
+  /** When a scrape last worked (0: never). */
+  scrapedAt: number
+  /** The families of its last good scrape (kept through a failed scrape or two, dropped when down). */
   families: Family[]
 }
 
@@ -81,6 +83,7 @@ export class Roster {
     if (!record) return
     const now = this.now()
     record.scrape = { ok: true, at: now }
+    record.scrapedAt = now
     record.families = families
     record.lastSeen = now
   }
@@ -89,7 +92,12 @@ export class Roster {
     const record = this.records.get(id)
     if (!record) return
     record.scrape = { ok: false, error: error.slice(0, 500), at: this.now() }
-    record.families = []
+  }
+
+  /** Families of live nodes scraped successfully within `maxAgeMs`. */
+  fresh (maxAgeMs: number): NodeRecord[] {
+    const cutoff = this.now() - maxAgeMs
+    return this.all().filter(record => record.reachable && record.scrapedAt >= cutoff && record.families.length > 0)
   }
 
   /** Forgets nodes down for longer than the retention; returns them. */
@@ -117,7 +125,7 @@ export class Roster {
     const id = publicKey.toString('hex')
     let record = this.records.get(id)
     if (!record || record.role !== role) {
-      record = { id, publicKey, role, healthAt: 0, reachable: false, lastSeen: 0, downSince: null, scrape: { ok: false, at: null }, families: [] }
+      record = { id, publicKey, role, healthAt: 0, reachable: false, lastSeen: 0, downSince: null, scrape: { ok: false, at: null }, scrapedAt: 0, families: [] }
       this.records.set(id, record)
     }
     return record
