@@ -66,7 +66,8 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
     const deps = {
       node, accounts, pool, limiter, quota, usage, activity,
       maxAttempts: config.maxAttempts,
-      workerIdleTimeoutMs: config.workerIdleTimeoutMs
+      workerIdleTimeoutMs: config.workerIdleTimeoutMs,
+      workerFirstTokenTimeoutMs: config.workerFirstTokenTimeoutMs
     }
     node.serve(gatewayMethods(deps, touches))
     const gauges = setInterval(() => { activity.publish(node.metrics) }, 5_000)

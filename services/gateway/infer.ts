@@ -24,6 +24,7 @@ export interface InferDeps {
   activity: ActivityTracker
   maxAttempts: number
   workerIdleTimeoutMs: number
+  workerFirstTokenTimeoutMs: number
 }
 
 /** Codes after which another worker may succeed, as long as nothing was streamed yet. */
@@ -99,7 +100,7 @@ export async function * runInference (deps: InferDeps, req: InferRequest, ctx: C
       topP: req.topP,
       stop: req.stop,
       seed: req.seed
-    }, { idleTimeoutMs: deps.workerIdleTimeoutMs, signal: ctx.signal })
+    }, { idleTimeoutMs: deps.workerIdleTimeoutMs, firstChunkTimeoutMs: deps.workerFirstTokenTimeoutMs, signal: ctx.signal })
     try {
       for await (const chunk of stream) {
         if (ttftMs === null) ttftMs = performance.now() - started

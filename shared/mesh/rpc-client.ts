@@ -10,6 +10,8 @@ export interface StreamOptions {
   signal?: AbortSignal
   /** Longest wait for the next chunk or the final response. */
   idleTimeoutMs?: number
+  /** Longest wait for the first chunk (default: idleTimeoutMs). */
+  firstChunkTimeoutMs?: number
   /** How long the final response may take after an abort (it carries the usage of what was produced). */
   drainTimeoutMs?: number
 }
@@ -58,6 +60,7 @@ export class PeerClient {
     const stream = new RpcStream<z.output<M['chunk']>, z.output<M['response']>>({
       chunkSchema: def.chunk,
       idleTimeoutMs,
+      firstMessageTimeoutMs: opts.firstChunkTimeoutMs ?? idleTimeoutMs,
       drainTimeoutMs: opts.drainTimeoutMs ?? 5_000,
       onCancel: () => { this.sendCancel(id) },
       onSettled: () => { this.streams.delete(id) }

@@ -3,6 +3,9 @@ import { HyperinferError } from '../errors.js'
 
 interface RpcStreamOptions {
   chunkSchema: z.ZodType | undefined
+  /** Longest wait for the first message (a model may take long to start). */
+  firstMessageTimeoutMs: number
+  /** Longest wait between two messages after that. */
   idleTimeoutMs: number
   drainTimeoutMs: number
   onCancel (): void
@@ -35,7 +38,7 @@ export class RpcStream<Chunk, Result> implements AsyncIterable<Chunk> {
       this.rejectResult = reject
     })
     this.result.catch(() => {})
-    this.armTimer(opts.idleTimeoutMs)
+    this.armTimer(opts.firstMessageTimeoutMs)
   }
 
   /** Stop the producer; `result` settles with its final (partial) response or an error. */
