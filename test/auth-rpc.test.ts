@@ -114,3 +114,26 @@ t.test('register, login, keys, revocation seen by a replica, and the error cases
   await t.rejects(client.call(api.whoami, { token: session.token }), { code: 'UNAUTHENTICATED' })
   t.ok((await client.call(api.login, { login: 'alice', password: 'battery staple' })).token)
 })
+
+t.test('autoApproveWorkers (the devnet) approves inference workers it finds; configured keys are approved at start', async t => {
+  const mesh = await createTestMesh(t)
+  const configured = 'c'.repeat(64)
+  const auth = await createAuthNode({
+    dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 200,
+    auth: { ...FAST, autoApproveWorkers: true, approvedWorkers: [configured] }
+  })
+  mesh.closeLater(() => auth.close())
+  const gateway = await mesh.node({ role: 'gateway', announce: false })
+  const replica = await new AccountReplica(gateway).open()
+  t.teardown(() => replica.close())
+  const worker = await mesh.node({ role: 'inference' })
+  const workerKey = worker.publicKey.toString('hex')
+  t.notOk(replica.isWorkerApproved('d'.repeat(64)), 'unknown workers are not approved')
+  await new Promise<void>(resolve => {
+    const check = (): void => { if (replica.isWorkerApproved(workerKey)) { replica.off('update', check); resolve() } }
+    replica.on('update', check)
+    check()
+  })
+  t.ok(replica.isWorkerApproved(workerKey), 'the worker found on the network is approved')
+  t.ok(replica.isWorkerApproved(configured), 'the configured worker is approved')
+})
