@@ -1,0 +1,3 @@
+import { initShell } from './lib/shell.js'
+
+initShell()

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify'
+import { changePassword, createKey, listKeys, login, register, revokeKey, rotateKey } from '../../../shared/schemas/auth.js'
+import { changePasswordBody, createKeyBody, emptyQuery, keyIdParams, loginBody, registerBody } from '../../../shared/schemas/web.js'
+import { currentUser, setSessionCookie, type WebContext } from '../context.js'
+import { validate } from '../errors.js'
+import { ensureCsrfCookie, SESSION_COOKIE } from '../security.js'
+
+/** Accounts, sessions and API keys: thin REST over the auth node's RPC methods. */
+export function authRoutes (app: FastifyInstance, ctx: WebContext): void {
+  app.get('/api/auth/csrf', async (req, reply) => ({ token: ensureCsrfCookie(req, reply, ctx.secureCookies) }))
+
+  app.post('/api/auth/register', async (req, reply) => {
+    const body = validate(registerBody, req.body)
+    const user = await ctx.upstream.call('auth', register, body)
+    return reply.code(201).send({ user })
+  })
+
+  app.post('/api/auth/login', async (req, reply) => {
+    const body = validate(loginBody, req.body)
+    const session = await ctx.upstream.call('auth', login, body)
+    setSessionCookie(ctx, reply, session.token, session.expiresAt)
+    return { user: session.user, expiresAt: session.expiresAt }
+  })
+
+  app.post('/api/auth/logout', async (_req, reply) => {
+    reply.clearCookie(SESSION_COOKIE, { path: '/' })
+    return { loggedOut: true }
+  })
+
+  app.get('/api/auth/me', async (req, reply) => {
+    validate(emptyQuery, req.query, 'query')
+    const { user } = await currentUser(ctx, req, reply)
+    return { user }
+  })
+
+  app.post('/api/auth/password', async (req, reply) => {
+    const body = validate(changePasswordBody, req.body)
+    const { token } = await currentUser(ctx, req, reply)
+    return ctx.upstream.call('auth', changePassword, { token, ...body })
+  })
+
+  app.get('/api/auth/api-keys', async (req, reply) => {
+    validate(emptyQuery, req.query, 'query')
+    const { token } = await currentUser(ctx, req, reply)
+    const { keys } = await ctx.upstream.call('auth', listKeys, { token })
+    return { keys }
+  })
+
+  app.post('/api/auth/api-keys', async (req, reply) => {
+    const body = validate(createKeyBody, req.body)
+    const { token } = await currentUser(ctx, req, reply)
+    const key = await ctx.upstream.call('auth', createKey, { token, name: body.name })
+    return reply.code(201).header('cache-control', 'no-store').send({ key })
+  })
+
+  app.delete('/api/auth/api-keys/:id', async (req, reply) => {
+    const { id } = validate(keyIdParams, req.params, 'path')
+    const { token } = await currentUser(ctx, req, reply)
+    return { key: await ctx.upstream.call('auth', revokeKey, { token, keyId: id }) }
+  })
+
+  app.post('/api/auth/api-keys/:id/rotate', async (req, reply) => {
+    const { id } = validate(keyIdParams, req.params, 'path')
+    const { token } = await currentUser(ctx, req, reply)
+    const rotated = await ctx.upstream.call('auth', rotateKey, { token, keyId: id })
+    return reply.code(201).header('cache-control', 'no-store').send(rotated)
+  })
+}
