@@ -45,12 +45,12 @@ const client = new MeshClient({ network: { name: network }, bootstrap: bootstrap
 goodbye(async () => {
   stopping = true
   console.log('devnet: stopping')
-  await client.close()
   await Promise.all([...children.values()].map(child => new Promise<void>(done => {
     if (child.exitCode !== null || child.signalCode !== null) return done()
     child.once('exit', () => done())
     child.kill('SIGTERM')
   })))
+  await client.close()
   await bootstrap.close()
   rmSync(devnetFile(home), { force: true })
   console.log('devnet: stopped')

@@ -7,6 +7,8 @@ import { HyperinferError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import type { Role } from './mesh/topic.js'
 
+const SHUTDOWN_LIMIT_MS = 15_000
+
 export interface RoleContext {
   config: Config
   mesh: MeshAddress
@@ -65,6 +67,11 @@ export async function runRole (program: RoleProgram, argv: string[]): Promise<Cl
   const node = await program.start({ config, mesh, dataDir, log, flags })
   goodbye(async () => {
     log.info('shutting down')
+    const forced = setTimeout(() => {
+      log.warn(`shutdown took over ${SHUTDOWN_LIMIT_MS} ms; exiting anyway`)
+      process.exit(1)
+    }, SHUTDOWN_LIMIT_MS)
+    forced.unref()
     await node.close()
   })
   return node

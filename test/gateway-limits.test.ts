@@ -1,13 +1,14 @@
 import t from 'tap'
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
-import { infer, quota } from '../shared/schemas/gateway.js'
+import { infer, quota, type InferResult } from '../shared/schemas/gateway.js'
 import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
 import type { TestMesh } from './helpers/mesh.js'
+import type { RequestRecord } from '../services/gateway/usage-log.js'
 
 const MODEL = 'gpt-fake'
 
-async function fastWorker (t: Tap.Test, platform: Platform, tokenDelayMs = 0) {
+async function fastWorker (t: Test, platform: Platform, tokenDelayMs = 0) {
   const fake = await startFakeOpenAI({ tokenDelayMs })
   t.teardown(() => fake.close())
   const worker = await platform.worker({ openaiBaseUrl: `${fake.url}/v1`, openaiModels: [MODEL], concurrency: 256, queueSize: 1000 })
@@ -15,13 +16,13 @@ async function fastWorker (t: Tap.Test, platform: Platform, tokenDelayMs = 0) {
   return { fake, worker }
 }
 
-function caller (t: Tap.Test, mesh: TestMesh, platform: Platform) {
+function caller (t: Test, mesh: TestMesh, platform: Platform) {
   const client = new MeshClient({ network: mesh.network, bootstrap: mesh.bootstrap })
   t.teardown(() => client.close())
   return client.client(platform.gateway.node.publicKey)
 }
 
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
+type Test = { teardown (fn: () => unknown): void }
 
 t.test('150 parallel requests on a 100/hour key: exactly 100 succeed, 50 are RATE_LIMITED', async t => {
   process.env.OPENAI_API_KEY ??= 'sk-test'
@@ -56,9 +57,9 @@ t.test('parallel requests never overspend a small token quota', async t => {
   const gateway = caller(t, platform.mesh, platform)
 
   const results = await Promise.all(Array.from({ length: 40 }, () =>
-    gateway.stream(infer, { apiKey: key.key, model: MODEL, prompt: 'tell me a story', maxTokens: 12 }).result.then(r => r, err => err)))
-  const ok = results.filter(r => !(r instanceof Error))
-  const refused = results.filter(r => r instanceof Error)
+    gateway.stream(infer, { apiKey: key.key, model: MODEL, prompt: 'tell me a story', maxTokens: 12 }).result.then(r => r, (err: Error & { code: string }) => err)))
+  const ok = results.filter((r): r is InferResult => !(r instanceof Error))
+  const refused = results.filter((r): r is Error & { code: string } => r instanceof Error)
   t.ok(ok.length > 0, `${ok.length} admitted`)
   t.ok(refused.length > 0 && refused.every(e => e.code === 'QUOTA_EXCEEDED'), `${refused.length} refused with QUOTA_EXCEEDED`)
   const spent = ok.reduce((n, r) => n + r.usage.totalTokens, 0)
@@ -92,6 +93,6 @@ t.test('a client aborting mid-stream stops the worker and the produced tokens ar
   const counter = await platform.gateway.usage.dailyCounter(account.userId, new Date().toISOString().slice(0, 10))
   t.equal(counter?.completionTokens, final.usage.completionTokens, 'the usage log has the produced tokens')
   const recent = []
-  for await (const r of platform.gateway.usage.range<{ status: string }>(`requests-by-user/${account.userId}/`, `requests-by-user/${account.userId}/~`)) recent.push(r)
+  for await (const r of platform.gateway.usage.range<RequestRecord>(`requests-by-user/${account.userId}/`, `requests-by-user/${account.userId}/~`)) recent.push(r)
   t.same(recent.map(r => r.status), ['CANCELLED'])
 })

@@ -67,13 +67,13 @@ export async function createAuthNode (options: AuthNodeOptions): Promise<AuthNod
       config,
       accountsKey: accounts.key,
       async close () {
-        await node.close()
         await privateBee.close()
+        await node.close()
       }
     }
   } catch (err) {
-    await node.close()
     await credentials?.close()
+    await node.close()
     throw err
   }
 }

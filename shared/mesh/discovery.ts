@@ -5,6 +5,8 @@ import type { Logger } from '../log.js'
 import type { HealthResponse } from '../schemas/mesh.js'
 import { roleTopic, type NetworkId, type Role } from './topic.js'
 
+const UNANNOUNCE_WAIT_MS = 2_000
+
 export interface PeerInfo {
   readonly publicKey: Buffer
   readonly id: string
@@ -108,9 +110,10 @@ export class Discovery extends EventEmitter {
   async close (): Promise<void> {
     this.closed = true
     for (const timer of this.timers) clearInterval(timer)
-    await Promise.allSettled([...this.refreshing.values()])
-    await Promise.allSettled([...this.announced].map(role =>
+    // Best effort: when the whole mesh shuts down at once, DHT queries only end by timing out.
+    const unannounce = Promise.allSettled([...this.announced].map(role =>
       this.opts.dht.unannounce(roleTopic(this.opts.network, role), this.opts.keyPair)))
+    await Promise.race([unannounce, new Promise(resolve => setTimeout(resolve, UNANNOUNCE_WAIT_MS).unref())])
   }
 
   private async announceOnce (role: Role): Promise<void> {

@@ -179,7 +179,8 @@ export class MeshNode {
     for (const client of this.clients.values()) client.close()
     await this.rpc.destroy()
     await Promise.allSettled([...this.bees].map(bee => bee.close()))
-    await this.swarmNode.destroy()
+    // force: leaving topics is a DHT round trip per topic, pointless when the node goes away
+    await this.swarmNode.destroy({ force: true })
     await this.store.close()
     await this.dhtNode.destroy()
     this.log.info(`${this.role} node closed`)

@@ -107,7 +107,7 @@ declare module 'hyperswarm' {
     join(topic: Buffer, opts?: { server?: boolean; client?: boolean }): Hyperswarm.PeerDiscovery
     leave(topic: Buffer): Promise<void>
     flush(): Promise<void>
-    destroy(): Promise<void>
+    destroy(opts?: { force?: boolean }): Promise<void>
   }
   export default Hyperswarm
 }
