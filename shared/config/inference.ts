@@ -6,7 +6,7 @@ const backendName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/)
 
 /** Per-backend limits; absent values fall back to the section's own. */
 const limits = {
-  concurrency: z.number().int().min(1).max(256).optional(),
+  concurrency: z.number().int().min(1).max(4096).optional(),
   queueSize: z.number().int().min(0).max(10_000).optional(),
   /** Default and upper bound of maxTokens per request. */
   maxTokens: z.number().int().min(1).max(32_768).optional()
@@ -79,7 +79,7 @@ export const inferenceSection = z.strictObject({
   openaiModels: z.array(upstreamName).optional(),
   llamaThreads: z.number().int().min(1).max(256).default(1),
   /** Generations running at once per backend. */
-  concurrency: z.number().int().min(1).max(256).default(1),
+  concurrency: z.number().int().min(1).max(4096).default(1),
   /** Requests waiting per backend beyond those running; more are answered BUSY. */
   queueSize: z.number().int().min(0).max(10_000).default(8),
   maxTokens: z.number().int().min(1).max(32_768).default(512),

@@ -87,6 +87,8 @@ export class Discovery extends EventEmitter {
   /** Resolves with the live peers of a role once there are at least `count`. */
   async waitFor (role: Role, { count = 1, timeoutMs = 15_000 } = {}): Promise<PeerInfo[]> {
     this.watch(role)
+    const cached = this.peers(role)
+    if (cached.length >= count) return cached
     const deadline = Date.now() + timeoutMs
     let delay = 50
     for (;;) {

@@ -1,0 +1,152 @@
+// npm run bench — end to end: client library -> gateway -> worker (openai backend on a fake
+// upstream that answers at once) vs the openai client calling that fake directly, same run.
+// Every process on 127.0.0.1; loops bounded by time. Also holds 1,000 concurrent streams.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import OpenAI from 'openai'
+import { HyperinferClient } from '../../client-cli/client.js'
+import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
+import { formatBootstrap } from '../../shared/mesh/dht.js'
+import { MeshClient } from '../../shared/mesh/mesh-client.js'
+import type { Role } from '../../shared/mesh/topic.js'
+import { createKey, login, register } from '../../shared/schemas/auth.js'
+import { inferenceRun } from '../../shared/schemas/inference.js'
+import { formatRow, percentile, runLoad } from './measure.js'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
+const HELD_STREAMS = Number(process.env.BENCH_STREAMS ?? 1000)
+const MODEL = 'gpt-fake'
+const NETWORK = 'bench'
+
+const children: ChildProcess[] = []
+const home = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-'))
+
+function freePort (): Promise<number> {
+  return new Promise(resolve => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function spawnTs (script: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import=tsx', join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  children.push(child)
+  return child
+}
+
+function startRole (role: Role, bootstrap: string, args: string[] = []): ChildProcess {
+  return spawnTs(`services/${role}/main.ts`, ['--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
+}
+
+function rssMb (pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+  } catch { return NaN }
+}
+
+async function main (): Promise<void> {
+  const local = await startLocalBootstrap()
+  const bootstrap = formatBootstrap(local.bootstrap).join(',')
+  const instantPort = await freePort()
+  const slowPort = await freePort()
+  spawnTs('scripts/fakes/openai-server.ts', ['--port', String(instantPort)])
+  spawnTs('scripts/fakes/openai-server.ts', ['--port', String(slowPort), '--delay', '100'])
+  startRole('auth', bootstrap)
+  startRole('inference', bootstrap, ['--openai-base-url', `http://127.0.0.1:${instantPort}/v1`, '--openai-model', MODEL, '--concurrency', '2000', '--queue', '2000', '--no-cache'])
+  const gateway = startRole('gateway', bootstrap)
+
+  const mesh = new MeshClient({ network: { name: NETWORK }, bootstrap: local.bootstrap })
+  const [auth] = await mesh.discovery.waitFor('auth', { timeoutMs: 120_000 })
+  const authRpc = mesh.client(auth.publicKey)
+  await authRpc.call(register, { username: 'bench', email: 'bench@example.com', password: 'correct horse battery' })
+  const { token } = await authRpc.call(login, { login: 'bench', password: 'correct horse battery' })
+  const { key } = await authRpc.call(createKey, { token, name: 'bench' })
+  const client = new HyperinferClient({ apiKey: key, mesh })
+  for (let ready = false; !ready;) {
+    ready = await client.infer({ model: MODEL, prompt: 'hi', maxTokens: 1 }).then(() => true, () => false)
+    if (!ready) await new Promise(resolve => setTimeout(resolve, 200))
+  }
+
+  const direct = new OpenAI({ baseURL: `http://127.0.0.1:${instantPort}/v1`, apiKey: 'sk-bench', maxRetries: 0 })
+  const directCall = async (): Promise<void> => {
+    const stream = await direct.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true, stream_options: { include_usage: true } })
+    for await (const _ of stream);
+  }
+  const meshCall = async (): Promise<void> => { await client.infer({ model: MODEL, prompt: 'hi', maxTokens: 4 }) }
+  // Where the time goes: the worker alone (its RPC + openai client), without the gateway.
+  const [worker] = await mesh.discovery.waitFor('inference')
+  const workerRpc = mesh.client(worker.publicKey)
+  const workerCall = async (): Promise<void> => { await workerRpc.stream(inferenceRun, { model: MODEL, prompt: 'hi', maxTokens: 4 }).result }
+
+  await runLoad('warm-up', 16, 1, directCall)
+  await runLoad('warm-up', 16, 1, meshCall)
+  console.log(`bench — ${SECONDS} s per row; fake upstream answers at once (4 tokens, streamed); all on 127.0.0.1`)
+  for (const inFlight of [1, 64]) {
+    const base = await runLoad('openai client -> fake (direct)', inFlight, SECONDS, directCall)
+    const alone = await runLoad('client -> worker (no gateway)', inFlight, SECONDS, workerCall)
+    const ours = await runLoad('client -> gateway -> worker', inFlight, SECONDS, meshCall)
+    console.log(formatRow(base))
+    console.log(formatRow(alone))
+    console.log(formatRow(ours))
+    console.log(`  -> through the mesh: ${(ours.rps / base.rps * 100).toFixed(1)}% of direct req/s, p50 +${(ours.p50 - base.p50).toFixed(3)} ms at ${inFlight} in flight (goals: >= 10,000 req/s, <= 0.3 ms added p50 at 1)`)
+  }
+
+  // A second worker on the slow fake holds streams open: 1,000 at once through one gateway.
+  startRole('inference', bootstrap, ['--data-dir', join(home, 'slow-worker'), '--openai-base-url', `http://127.0.0.1:${slowPort}/v1`, '--openai-model', 'gpt-fake-mini', '--concurrency', '2000', '--queue', '2000', '--no-cache'])
+  for (let ready = false; !ready;) {
+    ready = await client.infer({ model: 'gpt-fake-mini', prompt: 'hi', maxTokens: 1 }).then(() => true, () => false)
+    if (!ready) await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  const rssBefore = rssMb(gateway.pid!)
+  let peakRss = rssBefore
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssMb(gateway.pid!)) }, 100)
+  const started = performance.now()
+  const latencies: number[] = []
+  let errors = 0
+  await Promise.all(Array.from({ length: HELD_STREAMS }, async () => {
+    const t0 = performance.now()
+    try {
+      await client.infer({ model: 'gpt-fake-mini', prompt: 'hi', maxTokens: 20 })
+      latencies.push(performance.now() - t0)
+    } catch {
+      errors++
+    }
+  }))
+  clearInterval(sampler)
+  latencies.sort((a, b) => a - b)
+  console.log(`${HELD_STREAMS} concurrent streams of 20 tokens at 100 ms/token: ${latencies.length} completed, ${errors} errors, ` +
+    `${((performance.now() - started) / 1000).toFixed(1)} s, p50 ${(percentile(latencies, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(latencies, 0.99) / 1000).toFixed(2)} s; ` +
+    `gateway RSS ${rssBefore.toFixed(0)} MB idle, ${peakRss.toFixed(0)} MB peak`)
+
+  await client.close()
+  await mesh.close()
+  await stopChildren()
+  await local.close()
+}
+
+async function stopChildren (): Promise<void> {
+  await Promise.all(children.map(child => new Promise<void>(resolve => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })))
+  rmSync(home, { recursive: true, force: true })
+}
+
+main().catch(async err => {
+  console.error(err)
+  await stopChildren()
+  process.exit(1)
+})
