@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HyperinferError, type ErrorCode } from '../shared/errors.js'
 import { unary } from '../shared/mesh/rpc-server.js'
@@ -44,13 +45,13 @@ class Browser {
   }
 }
 
-async function startWeb (t: Tap.Test, platform: { mesh: Platform['mesh'] }, extra: Record<string, unknown> = {}) {
+async function startWeb (t: Test, platform: { mesh: Platform['mesh'] }, extra: Record<string, unknown> = {}) {
   const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, port: 0, refreshIntervalMs: 300, ...extra })
   platform.mesh.closeLater(() => web.close())
   return web
 }
 
-async function fastWorker (t: Tap.Test, platform: Platform) {
+async function fastWorker (t: Test, platform: Platform) {
   process.env.OPENAI_API_KEY ??= 'sk-test'
   const fake = await startFakeOpenAI({ reply: 'Hello from the fake model, streamed in pieces.' })
   t.teardown(() => fake.close())
@@ -58,7 +59,7 @@ async function fastWorker (t: Tap.Test, platform: Platform) {
   await untilServed(platform.gateway, MODEL)
 }
 
-function expectError (t: Tap.Test, res: { status: number, body: any }, status: number, code: ErrorCode, label: string): void {
+function expectError (t: Test, res: { status: number, body: any }, status: number, code: ErrorCode, label: string): void {
   t.equal(res.status, status, `${label}: HTTP ${status}`)
   t.equal(res.body?.error?.code, code, `${label}: ${code}`)
   t.type(res.body?.error?.message, 'string', `${label}: has a message`)

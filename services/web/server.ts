@@ -18,7 +18,7 @@ const UPLOT_DIST = dirname(createRequire(import.meta.url).resolve('uplot/dist/uP
 
 /** The dashboard's HTTP app: pages, static assets (no CDN), the REST API; every error as coded JSON. */
 export async function buildWebApp (ctx: WebContext): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false })
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, trustProxy: false, forceCloseConnections: true })
   await app.register(fastifyCookie)
   app.addHook('onRequest', securityHeaders)
   app.addHook('preHandler', async req => {

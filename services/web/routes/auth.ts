@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { HyperinferError } from '../../../shared/errors.js'
 import { changePassword, createKey, listKeys, login, register, revokeKey, rotateKey } from '../../../shared/schemas/auth.js'
 import { changePasswordBody, createKeyBody, emptyQuery, keyIdParams, loginBody, registerBody } from '../../../shared/schemas/web.js'
 import { currentUser, setSessionCookie, type WebContext } from '../context.js'
@@ -31,6 +32,18 @@ export function authRoutes (app: FastifyInstance, ctx: WebContext): void {
     validate(emptyQuery, req.query, 'query')
     const { user } = await currentUser(ctx, req, reply)
     return { user }
+  })
+
+  /** For pages: who is logged in, without an error status for guests. */
+  app.get('/api/auth/session', async (req, reply) => {
+    validate(emptyQuery, req.query, 'query')
+    if (!req.cookies[SESSION_COOKIE]) return { user: null }
+    try {
+      return { user: (await currentUser(ctx, req, reply)).user }
+    } catch (err) {
+      if (err instanceof HyperinferError && err.code === 'UNAUTHENTICATED') return { user: null }
+      throw err
+    }
   })
 
   app.post('/api/auth/password', async (req, reply) => {

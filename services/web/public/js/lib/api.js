@@ -33,10 +33,7 @@ export async function api (method, path, body, headers = {}) {
 /** The logged-in user, or null (the cached answer is shared by every caller on the page). */
 let mePromise = null
 export function me () {
-  mePromise ??= api('GET', '/api/auth/me').then(r => r.user, err => {
-    if (err.status === 401) return null
-    throw err
-  })
+  mePromise ??= api('GET', '/api/auth/session').then(r => r.user)
   return mePromise
 }
 
