@@ -17,6 +17,9 @@ import type { NetworkId, Role } from './topic.js'
 
 export const VERSION = '0.1.0'
 
+const GRACEFUL_CLOSE_MS = 4_000
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms).unref())
+
 export interface MeshNodeOptions {
   role: Role
   dataDir: string
@@ -174,13 +177,27 @@ export class MeshNode {
       await this.store.close()
       return
     }
-    await this.discoveryNode.close()
-    await this.server.close()
-    for (const client of this.clients.values()) client.close()
-    await this.rpc.destroy()
-    await Promise.allSettled([...this.bees].map(bee => bee.close()))
-    // force: leaving topics is a DHT round trip per topic, pointless when the node goes away
-    await this.swarmNode.destroy({ force: true })
+    const started = Date.now()
+    const step = (name: string): void => { this.log.debug({ ms: Date.now() - started }, `close: ${name}`) }
+    const graceful = (async () => {
+      await this.discoveryNode.close()
+      step('discovery')
+      await this.server.close()
+      step('rpc server')
+      for (const client of this.clients.values()) client.close()
+      await this.rpc.destroy()
+      await Promise.allSettled([...this.bees].map(bee => bee.close()))
+      await this.swarmNode.destroy()
+      step('swarm')
+    })()
+    // Unannouncing and leaving topics are DHT round trips; when the whole mesh stops at once they
+    // only end by timing out, so past a deadline the DHT is torn down under them.
+    const finished = await Promise.race([graceful.then(() => true, () => true), sleep(GRACEFUL_CLOSE_MS).then(() => false)])
+    if (!finished) {
+      this.log.warn(`graceful close took over ${GRACEFUL_CLOSE_MS} ms; forcing`)
+      await this.swarmNode.destroy({ force: true }).catch(() => {})
+      await this.dhtNode.destroy({ force: true })
+    }
     await this.store.close()
     await this.dhtNode.destroy()
     this.log.info(`${this.role} node closed`)

@@ -19,7 +19,9 @@ export function encode (value: unknown): Buffer {
   return buf
 }
 
-export function decode (buf: Buffer, maxBytes: number): unknown {
+export function decode (buf: Buffer | null, maxBytes: number): unknown {
+  // An empty frame arrives as null.
+  if (!buf || buf.byteLength === 0) throw new HyperinferError('INVALID_ARGUMENT', 'empty request')
   if (buf.byteLength > maxBytes) {
     throw new HyperinferError('PAYLOAD_TOO_LARGE', `request of ${buf.byteLength} bytes exceeds the limit of ${maxBytes} bytes`)
   }
