@@ -12,6 +12,9 @@ const MODEL = 'gpt-fake'
 const REPLY = 'Once upon a time there was a tiny model on a mesh.'
 const XSS = '<img src=x onerror=alert(1)>'
 
+/** Page-side code in waitForFunction runs in the browser; the test's tsconfig has no DOM lib. */
+declare const document: { querySelector (selector: string): { textContent: string | null, getAttribute (name: string): string | null } | null, querySelectorAll (selector: string): ArrayLike<unknown> & Iterable<unknown> }
+
 t.test('a person registers, makes a key, uses it, sees it on the dashboard, revokes it; the mesh page lists every node', async t => {
   const browser = await launchBrowser(t)
   const { page } = browser
@@ -128,14 +131,14 @@ t.test('a person registers, makes a key, uses it, sees it on the dashboard, revo
   await page.waitForURL(/\/mesh$/)
   const roles = ['auth', 'gateway', 'inference', 'metrics', 'web']
   await page.waitForFunction(wanted => {
-    const rows = [...document.querySelectorAll('#nodes-body tr[data-role]')].map(tr => (tr as HTMLElement).dataset.role)
+    const rows = [...document.querySelectorAll('#nodes-body tr[data-role]')].map(tr => (tr as { dataset: Record<string, string> }).dataset.role)
     return wanted.every(role => rows.includes(role)) && document.querySelector('#source')?.textContent?.includes('metrics node')
   }, roles, { timeout: 20_000 })
-  const listed = await page.locator('#nodes-body tr[data-role]').evaluateAll(rows => rows.map(tr => (tr as HTMLElement).dataset.role))
+  const listed = await page.locator('#nodes-body tr[data-role]').evaluateAll(rows => rows.map(tr => (tr as { dataset: Record<string, string> }).dataset.role))
   t.same([...new Set(listed)].sort(), roles, 'every role of the test mesh')
   t.equal(listed.length, 5, 'one node of each')
   t.match(await page.textContent('#nodes-body tr[data-role="inference"] .models'), MODEL, 'the worker with its model')
-  await page.waitForFunction(() => [...document.querySelectorAll('#nodes-body tr[data-role]')].every(tr => (tr as HTMLElement).dataset.status === 'up'), undefined, { timeout: 20_000 })
+  await page.waitForFunction(() => [...document.querySelectorAll('#nodes-body tr[data-role]')].every(tr => (tr as { dataset: Record<string, string> }).dataset.status === 'up'), undefined, { timeout: 20_000 })
   await browser.screenshot('mesh')
 
   t.same(browser.pageErrors, [], 'no script errors and no CSP violations on any page')
