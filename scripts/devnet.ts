@@ -42,6 +42,10 @@ const roles = devnetRoles(root).filter(r => existsSync(join(root, 'services', r.
 for (const { role, args } of roles) startRole(role, args)
 
 const client = new MeshClient({ network: { name: network }, bootstrap: bootstrap.bootstrap })
+// A second Ctrl-C while stopping must not kill the devnet before its children are gone.
+const ignoreRepeat = (): void => { if (stopping) console.log('devnet: still stopping (children get 15 s at most)') }
+process.on('SIGINT', ignoreRepeat)
+process.on('SIGTERM', ignoreRepeat)
 goodbye(async () => {
   stopping = true
   console.log('devnet: stopping')
@@ -54,6 +58,7 @@ goodbye(async () => {
   await bootstrap.close()
   rmSync(devnetFile(home), { force: true })
   console.log('devnet: stopped')
+  process.exit(0)
 })
 
 try {
