@@ -9,11 +9,22 @@ import type { Role } from './mesh/topic.js'
 
 const SHUTDOWN_LIMIT_MS = 15_000
 
+/** What every create<Role>Node takes to join the mesh. */
+export interface NodeBase {
+  dataDir: string
+  network: MeshAddress['network']
+  bootstrap: MeshAddress['bootstrap']
+  publicNetwork: boolean
+  log: Logger
+}
+
 export interface RoleContext {
   config: Config
   mesh: MeshAddress
   dataDir: string
   log: Logger
+  /** Spread into create<Role>Node options. */
+  node: NodeBase
   /** The role's own parsed flags. */
   flags: Record<string, unknown>
 }
@@ -64,7 +75,8 @@ export async function runRole (program: RoleProgram, argv: string[]): Promise<Cl
   const log = createLogger(program.role, config.logLevel)
   const mesh = resolveMesh(config)
   const dataDir = typeof flags.dataDir === 'string' ? resolve(flags.dataDir) : join(config.home, program.role)
-  const node = await program.start({ config, mesh, dataDir, log, flags })
+  const base: NodeBase = { dataDir, network: mesh.network, bootstrap: mesh.bootstrap, publicNetwork: mesh.publicNetwork, log }
+  const node = await program.start({ config, mesh, dataDir, log, flags, node: base })
   goodbye(async () => {
     log.info('shutting down')
     const forced = setTimeout(() => {

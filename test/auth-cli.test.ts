@@ -35,7 +35,9 @@ t.test('the CLI flow: register, login, keys create/list/revoke/rotate, seen by a
   const second = (await cli(['keys', 'create', '--name', 'two'])).json()
   t.match(first.key, /^hi_/)
   t.equal(lastApiKey(env), second.key, 'the last created key is kept for the gateway commands')
-  const list = (await cli(['keys', 'list'])).json()
+  const listed = await cli(['keys', 'list'])
+  t.equal(listed.code, 0, `keys list: ${listed.stdout} ${listed.stderr}`)
+  const list = listed.json()
   t.same(list.keys.map((k: { name: string }) => k.name).sort(), ['one', 'two'])
 
   const gateway = await mesh.node({ role: 'gateway', announce: false })

@@ -71,7 +71,8 @@ t.test('a stopped node shows as down with its last-seen time, in systemHealth an
   t.equal(down.report.status, 'degraded', 'the mesh as a whole is degraded')
   t.same(down.report.counts.inference, { up: 0, degraded: 0, down: 1 })
 
-  const before = await scrapesOf(metrics.url, authNode)
+  // A node's count of answered scrapes shows up from the scrape after the one it answered.
+  const before = await until('the auth node\'s scrape count', async () => await scrapesOf(metrics.url, authNode) || undefined)
   t.ok(before > 0, 'the auth node was scraped')
   await until('the auth node to be scraped again', async () => await scrapesOf(metrics.url, authNode) > before)
   const text = await (await fetch(`${metrics.url}/metrics`)).text()

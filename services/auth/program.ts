@@ -23,14 +23,10 @@ export const program: RoleProgram = {
       'auth.sessionTtlSeconds': flags.sessionTtl
     }
   },
-  async start ({ config, mesh, dataDir, log }) {
+  async start ({ config, node }) {
     return createAuthNode({
-      dataDir,
-      network: mesh.network,
-      bootstrap: mesh.bootstrap,
-      publicNetwork: mesh.publicNetwork,
-      auth: config.auth,
-      log
+      ...node,
+      auth: config.auth
     })
   }
 }

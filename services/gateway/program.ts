@@ -4,13 +4,9 @@ import { createGatewayNode } from './index.js'
 export const program: RoleProgram = {
   role: 'gateway',
   describe: 'the front door: API keys, rate limits, quotas, routing to workers, usage',
-  async start ({ config, mesh, dataDir, log }) {
+  async start ({ config, node, log }) {
     const gateway = await createGatewayNode({
-      dataDir,
-      network: mesh.network,
-      bootstrap: mesh.bootstrap,
-      publicNetwork: mesh.publicNetwork,
-      log,
+      ...node,
       config: config.gateway
     })
     log.info({ publicKey: gateway.node.publicKey.toString('hex') }, 'gateway ready')

@@ -33,13 +33,9 @@ export const program: RoleProgram = {
       'inference.cache.enabled': flags.cache === false ? false : undefined
     }
   },
-  async start ({ config, mesh, dataDir, log }) {
+  async start ({ config, node }) {
     return createInferenceNode({
-      dataDir,
-      network: mesh.network,
-      bootstrap: mesh.bootstrap,
-      publicNetwork: mesh.publicNetwork,
-      log,
+      ...node,
       inference: config.inference
     })
   }

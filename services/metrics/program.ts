@@ -13,13 +13,9 @@ export const program: RoleProgram = {
     'metrics.port': flags.port === undefined ? undefined : Number(flags.port),
     'metrics.scrapeIntervalMs': flags.scrapeInterval === undefined ? undefined : Number(flags.scrapeInterval)
   }),
-  async start ({ config, mesh, dataDir, log }) {
+  async start ({ config, node }) {
     return createMetricsNode({
-      dataDir,
-      network: mesh.network,
-      bootstrap: mesh.bootstrap,
-      publicNetwork: mesh.publicNetwork,
-      log,
+      ...node,
       ...config.metrics
     })
   }

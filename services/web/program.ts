@@ -11,13 +11,9 @@ export const program: RoleProgram = {
     'web.host': flags.host,
     'web.port': flags.port === undefined ? undefined : Number(flags.port)
   }),
-  async start ({ config, mesh, dataDir, log }) {
+  async start ({ config, node }) {
     const web = await createWebNode({
-      dataDir,
-      network: mesh.network,
-      bootstrap: mesh.bootstrap,
-      publicNetwork: mesh.publicNetwork,
-      log,
+      ...node,
       ...config.web
     })
     process.stdout.write(`hyperinfer dashboard: ${web.url}\n`)

@@ -27,6 +27,7 @@ export class PeerClient {
   readonly publicKey: Buffer
   private readonly rpc: RPC
   private client: RPC.Client | null = null
+  private opened = false
   private readonly streams = new Map<number, RpcStream<unknown, unknown>>()
   private nextStreamId = 1
   private closed = false
@@ -49,6 +50,7 @@ export class PeerClient {
       const pending = client.request(def.name, encode({ b: request }), { timeout: timeoutMs })
       raw = opts.signal ? await raceAbort(pending, opts.signal) : await pending
     } catch (err) {
+      this.dropIfNeverOpened(client)
       throw this.transportError(err, def.name, timeoutMs)
     }
     return parseResponse(def, raw)
@@ -97,11 +99,23 @@ export class PeerClient {
     this.client?.destroy()
     const client = this.rpc.connect(this.publicKey)
     this.client = client
+    this.opened = false
+    client.on('open', () => { if (this.client === client) this.opened = true })
     client.rpc?.respond(STREAM_CHUNK_EVENT, value => { this.onChunk(value) })
     client.on('close', () => {
       if (this.client === client) this.client = null
     })
     return client
+  }
+
+  /**
+   * A connection attempt can stall (a holepunch round that never completes) for longer than a
+   * call's timeout; without this every later call would wait on the same attempt.
+   */
+  private dropIfNeverOpened (client: RPC.Client): void {
+    if (this.client !== client || this.opened) return
+    this.client = null
+    client.destroy()
   }
 
   private onChunk (value: Buffer): void {
