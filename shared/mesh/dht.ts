@@ -29,9 +29,7 @@ export function createDht (options: DhtOptions): HyperDHT {
   }
   const bootstrap = opts.bootstrap.map(parseBootstrapNode)
   const loopback = bootstrap.length > 0 && bootstrap.every(isLoopback)
-  // On a loopback mesh every node is reachable directly: saying so spares each connection a
-  // holepunch through a relay, which on loopback stalls now and then for ~10 s.
-  return new HyperDHT({ keyPair: opts.keyPair, port: opts.port, bootstrap, host: opts.host ?? (loopback ? '127.0.0.1' : undefined), ...(loopback ? { firewalled: false } : {}) })
+  return new HyperDHT({ keyPair: opts.keyPair, port: opts.port, bootstrap, host: opts.host ?? (loopback ? '127.0.0.1' : undefined) })
 }
 
 export function parseBootstrapNode (node: BootstrapNode | string): BootstrapNode {

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../log.js'
 import { health } from '../schemas/mesh.js'
 import { createDht, type BootstrapNode } from './dht.js'
 import { Discovery } from './discovery.js'
-import { PeerClient } from './rpc-client.js'
+import { PeerClient, probeHealth } from './rpc-client.js'
 import type { NetworkId } from './topic.js'
 
 export interface MeshClientOptions {
@@ -37,7 +37,7 @@ export class MeshClient {
       network: opts.network,
       keyPair,
       log: this.log,
-      probe: key => this.client(key).call(health, {}),
+      probe: key => probeHealth(this.client(key)),
       refreshIntervalMs: opts.refreshIntervalMs
     })
   }

@@ -11,7 +11,7 @@ import { health, metrics, type HealthResponse } from '../schemas/mesh.js'
 import { openFollowerBee, openOwnBee, type Bee } from '../store/bees.js'
 import { createDht, type BootstrapNode } from './dht.js'
 import { Discovery } from './discovery.js'
-import { PeerClient } from './rpc-client.js'
+import { PeerClient, probeHealth } from './rpc-client.js'
 import { RpcServer, unary, type ServedMethod } from './rpc-server.js'
 import type { NetworkId, Role } from './topic.js'
 
@@ -106,7 +106,7 @@ export class MeshNode {
       network: this.opts.network,
       keyPair: this.identity,
       log: this.log,
-      probe: key => this.client(key).call(health, {}),
+      probe: key => probeHealth(this.client(key)),
       announceIntervalMs: this.opts.announceIntervalMs,
       refreshIntervalMs: this.opts.refreshIntervalMs
     })

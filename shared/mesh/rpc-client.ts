@@ -1,6 +1,7 @@
 import type RPC from '@hyperswarm/rpc'
 import type { z } from 'zod'
 import { fromWire, HyperinferError } from '../errors.js'
+import { health } from '../schemas/mesh.js'
 import type { StreamMethodDef, UnaryMethodDef } from './method.js'
 import { RpcStream } from './rpc-stream.js'
 import { encode, STREAM_CANCEL_EVENT, STREAM_CHUNK_EVENT, type ChunkEnvelope, type ResponseEnvelope } from './wire.js'
@@ -87,6 +88,13 @@ export class PeerClient {
     return stream
   }
 
+  /** Drop the connection (a peer that stopped answering); the next call connects anew. */
+  reset (): void {
+    const client = this.client
+    this.client = null
+    client?.destroy()
+  }
+
   close (): void {
     this.closed = true
     this.client?.destroy()
@@ -170,4 +178,18 @@ function raceAbort<T> (pending: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true })
     pending.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
   })
+}
+
+/**
+ * The liveness probe of discovery. A killed peer sends nothing, so its connection can look
+ * open forever: when the probe fails, the connection is dropped and the next probe dials anew
+ * (which is how a restarted peer with the same key is found again).
+ */
+export async function probeHealth (client: PeerClient): Promise<z.output<typeof health.response>> {
+  try {
+    return await client.call(health, {})
+  } catch (err) {
+    client.reset()
+    throw err
+  }
 }
