@@ -10,7 +10,8 @@ import { formatBootstrap } from '../shared/mesh/dht.js'
 import { startLocalBootstrap } from '../shared/mesh/bootstrap.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import type { Role } from '../shared/mesh/topic.js'
-import { devnetRoles, printBanner } from './devnet-roles.js'
+import { models } from '../shared/schemas/gateway.js'
+import { BUNDLED_MODEL_NAME, devnetRoles, printBanner } from './devnet-roles.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const home = resolve(process.env.HYPERINFER_HOME ?? '.hyperinfer')
@@ -61,8 +62,21 @@ goodbye(async () => {
   process.exit(0)
 })
 
+/** Ready means a request can be served: the worker is approved and routed to by the gateway. */
+async function untilGatewayServes (model: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const [gateway] = await client.discovery.waitFor('gateway', { timeoutMs })
+    const served = await client.client(gateway.publicKey).call(models, {}).then(r => r.models.some(m => m.name === model), () => false)
+    if (served) return
+    if (Date.now() > deadline) throw new Error(`the gateway does not serve ${model} after ${timeoutMs} ms`)
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+}
+
 try {
   await Promise.all(roles.map(({ role }) => client.discovery.waitFor(role, { timeoutMs: 120_000 })))
+  await untilGatewayServes(BUNDLED_MODEL_NAME, 120_000)
   printBanner({ home, roles: roles.map(r => r.role), bootstrap: formatBootstrap(bootstrap.bootstrap) })
 } catch (err) {
   console.error(`devnet: not every role came up: ${(err as Error).message}`)
