@@ -4,15 +4,8 @@ import { createMetricsNode } from '../services/metrics/index.js'
 import type { StatusReport } from '../client-cli/commands/status.js'
 import { runCli, writeTestDevnet } from './helpers/cli.js'
 import { createTestMesh } from './helpers/mesh.js'
+import { until } from './helpers/until.js'
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | false>, tries = 300): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await fn()
-    if (value) return value
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 /** The auth node's count of `metrics` calls it answered, as the metrics node serves it. */
 async function scrapesOf (url: string, node: string): Promise<number> {

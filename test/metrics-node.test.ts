@@ -8,6 +8,7 @@ import { unary } from '../shared/mesh/rpc-server.js'
 import { systemHealth } from '../shared/schemas/metrics.js'
 import { createMetricsNode } from '../services/metrics/index.js'
 import { createTestMesh } from './helpers/mesh.js'
+import { until } from './helpers/until.js'
 
 interface PromMetric { labels?: Record<string, string>, value?: string, buckets?: Record<string, string>, count?: string, sum?: string }
 interface PromFamily { name: string, help: string, type: string, metrics: PromMetric[] }
@@ -21,14 +22,6 @@ const infer = defineMethod('test.infer', {
 const KNOWN_MODEL = 'stories260K'
 const ALLOWED_PER_WINDOW = 5
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | false>, tries = 150): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await fn()
-    if (value) return value
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 function find (families: PromFamily[], name: string, labels: Record<string, string>): PromMetric[] {
   const family = families.find(f => f.name === name)

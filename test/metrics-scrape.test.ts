@@ -4,17 +4,10 @@ import { unary } from '../shared/mesh/rpc-server.js'
 import { metrics as metricsMethod } from '../shared/schemas/mesh.js'
 import { createMetricsNode } from '../services/metrics/index.js'
 import { createTestMesh } from './helpers/mesh.js'
+import { until } from './helpers/until.js'
 
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Array<{ name: string }>
 
-async function until<T> (what: string, fn: () => Promise<T | undefined | false>, tries = 150): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await fn()
-    if (value) return value
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 function sampleValue (text: string, name: string, labels: string[]): number {
   const line = text.split('\n').find(l => l.startsWith(name + '{') && labels.every(label => l.includes(label)))
