@@ -46,6 +46,7 @@ t.test('nodes answering the scrape slowly or with garbage do not stall or break 
     return sampleValue(text, 'ai_platform_scrape_errors_total', ['role="web"', 'reason="timeout"']) > 0 &&
       sampleValue(text, 'ai_platform_scrape_errors_total', ['role="auth"', 'reason="parse"']) > 0 &&
       sampleValue(text, 'good_gauge', [label(mixed)]) === 5 &&
+      sampleValue(text, 'ai_platform_tokens_total', [label(good), 'kind="prompt"']) === 42 &&
       text
   })
   t.pass('/metrics kept answering while one node never answers its scrape')

@@ -74,7 +74,8 @@ export class Collector {
     const sources: ScrapedSource[] = [{
       node: nodeLabel(selfId),
       role: this.node.role,
-      families: parseExposition(await this.node.registry.metrics()).families,
+      // Empty families too: the metrics node's own types decide a family's type, whatever order nodes were scraped in.
+      families: parseExposition(await this.node.registry.metrics(), { keepEmpty: true }).families,
       honorLabels: true
     }]
     // A node whose scrape failed once or twice keeps its last samples a little while: no gaps for one slow answer.

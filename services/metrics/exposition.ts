@@ -52,7 +52,7 @@ function belongsTo (family: Family, sampleName: string): boolean {
 }
 
 /** Parses exposition text; never throws. */
-export function parseExposition (text: string): Parsed {
+export function parseExposition (text: string, { keepEmpty = false } = {}): Parsed {
   const families = new Map<string, Family>()
   /** Families that already got samples: a later TYPE must not retype them. */
   const started = new Set<string>()
@@ -93,7 +93,7 @@ export function parseExposition (text: string): Parsed {
     started.add(owner.name)
     owner.samples.push(sample)
   }
-  return { families: [...families.values()].filter(f => f.samples.length > 0), skipped }
+  return { families: [...families.values()].filter(f => keepEmpty || f.samples.length > 0), skipped }
 }
 
 type Meta = { kind: 'help', name: string, text: string } | { kind: 'type', name: string, type: MetricType }
