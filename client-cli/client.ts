@@ -137,7 +137,7 @@ export class HyperinferClient {
       'network.public': this.opts.publicNetwork
     }
     const address = resolveMesh(loadConfig({ flags }))
-    this.mesh = new MeshClient({ network: address.network, bootstrap: address.bootstrap, publicNetwork: address.publicNetwork })
+    this.mesh = new MeshClient(address)
     return this.mesh
   }
 }

@@ -21,7 +21,7 @@ export function wantsJson (cmd: Command): boolean {
 export async function withMesh<T> (cmd: Command, fn: (mesh: MeshClient, config: Config) => Promise<T>): Promise<T> {
   const config = cliConfig(cmd)
   const address = resolveMesh(config)
-  const mesh = new MeshClient({ network: address.network, bootstrap: address.bootstrap, publicNetwork: address.publicNetwork })
+  const mesh = new MeshClient(address)
   try {
     return await fn(mesh, config)
   } finally {

@@ -5,6 +5,7 @@ import type { StatusReport } from '../client-cli/commands/status.js'
 import { runCli, writeTestDevnet } from './helpers/cli.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { until } from './helpers/until.js'
+import { startTestMetrics } from './helpers/metrics.js'
 
 
 /** The auth node's count of `metrics` calls it answered, as the metrics node serves it. */
@@ -31,16 +32,7 @@ t.test('a stopped node shows as down with its last-seen time, in systemHealth an
   t.equal(direct.nodes.find(n => n.publicKey === auth.publicKey.toString('hex'))?.status, 'up', JSON.stringify(direct.nodes))
   t.same(direct.nodes.find(n => n.role === 'inference')?.models, ['stories260K', 'tiny'])
 
-  const metrics = await createMetricsNode({
-    dataDir: mesh.dir('metrics'),
-    network: mesh.network,
-    bootstrap: mesh.bootstrap,
-    port: 0,
-    scrapeIntervalMs: 200,
-    scrapeTimeoutMs: 2_000,
-    refreshIntervalMs: 300
-  })
-  mesh.closeLater(() => metrics.close())
+  const metrics = await startTestMetrics(mesh)
   const workerId = worker.publicKey.toString('hex')
   const authNode = auth.publicKey.toString('hex').slice(0, 12)
   const byId = (nodes: MeshNodeHealth[], id: string): MeshNodeHealth | undefined => nodes.find(n => n.publicKey === id)

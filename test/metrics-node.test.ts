@@ -9,6 +9,7 @@ import { systemHealth } from '../shared/schemas/metrics.js'
 import { createMetricsNode } from '../services/metrics/index.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { until } from './helpers/until.js'
+import { startTestMetrics } from './helpers/metrics.js'
 
 interface PromMetric { labels?: Record<string, string>, value?: string, buckets?: Record<string, string>, count?: string, sum?: string }
 interface PromFamily { name: string, help: string, type: string, metrics: PromMetric[] }
@@ -70,16 +71,7 @@ t.test('the metrics node merges every node\'s registry into one valid /metrics w
   })
   const worker = await mesh.node({ role: 'inference', healthCheck: () => ({ details: { models: [KNOWN_MODEL] } }) })
   worker.metrics.workers.set({ model: KNOWN_MODEL, state: 'idle' }, 1)
-  const metrics = await createMetricsNode({
-    dataDir: mesh.dir('metrics'),
-    network: mesh.network,
-    bootstrap: mesh.bootstrap,
-    port: 0,
-    scrapeIntervalMs: 200,
-    scrapeTimeoutMs: 2_000,
-    refreshIntervalMs: 300
-  })
-  mesh.closeLater(() => metrics.close())
+  const metrics = await startTestMetrics(mesh)
 
   const client = (await mesh.node({ role: 'web' })).client(gateway.publicKey)
   const prompts = ['once upon a time', 'hello', 'a b c d e', 'the end']
@@ -98,7 +90,8 @@ t.test('the metrics node merges every node\'s registry into one valid /metrics w
     const text = await response.text()
     const families = parsePrometheus(text)
     const seen = total(find(families, 'ai_platform_requests_total', { method: 'test.infer', node: gatewayNode }))
-    return seen === N && find(families, 'ai_platform_workers', { role: 'inference' }).length > 0 && { text, families, response }
+    const everyNode = find(families, 'process_cpu_user_seconds_total', {}).length === 4
+    return seen === N && everyNode && find(families, 'ai_platform_workers', { role: 'inference' }).length > 0 && { text, families, response }
   })
 
   t.equal(response.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8')

@@ -5,6 +5,7 @@ import { metrics as metricsMethod } from '../shared/schemas/mesh.js'
 import { createMetricsNode } from '../services/metrics/index.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { until } from './helpers/until.js'
+import { startTestMetrics } from './helpers/metrics.js'
 
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Array<{ name: string }>
 
@@ -29,16 +30,7 @@ t.test('nodes answering the scrape slowly or with garbage do not stall or break 
         '# TYPE good_gauge gauge\ngood_gauge{x="1"} 5\nbroken{ 3\ngood_gauge{x="2"} 6 7 8\n'
     }))]
   })
-  const metrics = await createMetricsNode({
-    dataDir: mesh.dir('metrics'),
-    network: mesh.network,
-    bootstrap: mesh.bootstrap,
-    port: 0,
-    scrapeIntervalMs: 200,
-    scrapeTimeoutMs: 300,
-    refreshIntervalMs: 300
-  })
-  mesh.closeLater(() => metrics.close())
+  const metrics = await startTestMetrics(mesh, { scrapeTimeoutMs: 300 })
   const label = (node: { publicKey: Buffer }): string => `node="${node.publicKey.toString('hex').slice(0, 12)}"`
 
   const text = await until('every kind of scrape failure to be counted', async () => {

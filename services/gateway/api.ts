@@ -6,13 +6,12 @@ import { whoami } from '../../shared/schemas/auth.js'
 import { infer, models, quota, usage } from '../../shared/schemas/gateway.js'
 import { inferenceModels, type ModelInfo } from '../../shared/schemas/inference.js'
 import { authenticate, runInference, type InferDeps } from './infer.js'
-import type { KeyTouches } from './key-touches.js'
 import { nextUtcMidnight, utcDay } from './token-quota.js'
 import { dailyKey, type DailyCounter, type RequestRecord } from './usage-log.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
-export function gatewayMethods (deps: InferDeps, touches: KeyTouches): ServedMethod[] {
+export function gatewayMethods (deps: InferDeps): ServedMethod[] {
   const { accounts, pool, limiter, usage: usageLog } = deps
   const modelCache = new Map<string, { at: number, models: ModelInfo[] }>()
 
@@ -25,7 +24,7 @@ export function gatewayMethods (deps: InferDeps, touches: KeyTouches): ServedMet
   }
 
   return [
-    streaming(infer, (req, ctx) => runInference(deps, req, ctx, touches)),
+    streaming(infer, (req, ctx) => runInference(deps, req, ctx)),
 
     unary(models, async () => {
       const byModel = pool.models()

@@ -67,9 +67,10 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
       node, accounts, pool, limiter, quota, usage, activity,
       maxAttempts: config.maxAttempts,
       workerIdleTimeoutMs: config.workerIdleTimeoutMs,
-      workerFirstTokenTimeoutMs: config.workerFirstTokenTimeoutMs
+      workerFirstTokenTimeoutMs: config.workerFirstTokenTimeoutMs,
+      touches
     }
-    node.serve(gatewayMethods(deps, touches))
+    node.serve(gatewayMethods(deps))
     const gauges = setInterval(() => { activity.publish(node.metrics) }, 5_000)
     gauges.unref()
     activity.publish(node.metrics)

@@ -25,6 +25,8 @@ export interface InferDeps {
   maxAttempts: number
   workerIdleTimeoutMs: number
   workerFirstTokenTimeoutMs: number
+  /** Last-used times of keys, for the auth node. */
+  touches: { touch (keyId: string, userId: string): void }
 }
 
 /** Codes after which another worker may succeed, as long as nothing was streamed yet. */
@@ -41,7 +43,7 @@ export function authenticate (accounts: AccountReplica, apiKey: string): KeyLook
  * One inference request through the gateway: key, model, limits, a worker (with failover
  * before the first token), the relayed stream, and the bill — recorded before the answer.
  */
-export async function * runInference (deps: InferDeps, req: InferRequest, ctx: CallContext, touches?: { touch (keyId: string, userId: string): void }): AsyncGenerator<{ text: string }, InferResult> {
+export async function * runInference (deps: InferDeps, req: InferRequest, ctx: CallContext): AsyncGenerator<{ text: string }, InferResult> {
   const started = performance.now()
   const { node, pool } = deps
   const metrics = node.metrics
@@ -77,7 +79,7 @@ export async function * runInference (deps: InferDeps, req: InferRequest, ctx: C
     throw err
   }
   deps.activity.seen(account.userId)
-  touches?.touch(account.keyId, account.userId)
+  deps.touches.touch(account.keyId, account.userId)
 
   const requestId = randomUUID()
   let text = ''

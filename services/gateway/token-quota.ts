@@ -19,9 +19,17 @@ export function nextUtcMidnight (time = Date.now()): number {
 export class TokenQuota {
   private readonly used = new Map<string, number>()
   private readonly reserved = new Map<string, number>()
+  private today = ''
+
+  /** Usage of past days is in the usage log; only today's is needed here. */
+  private startDay (day: string): void {
+    this.today = day
+    for (const key of this.used.keys()) if (!key.startsWith(day)) this.used.delete(key)
+  }
 
   reserve (userId: string, tokens: number, quota: number, now = Date.now()): Reservation {
     const day = utcDay(now)
+    if (day !== this.today) this.startDay(day)
     const key = `${day}/${userId}`
     const used = this.used.get(key) ?? 0
     const reserved = this.reserved.get(key) ?? 0

@@ -84,7 +84,11 @@ export class WorkerPool {
 
   private eligible (): WorkerState[] {
     const live: WorkerState[] = []
-    for (const peer of this.opts.discovery.peers('inference')) {
+    const peers = this.opts.discovery.peers('inference')
+    const liveIds = new Set(peers.map(peer => peer.id))
+    // Requests still running on a dropped worker hold their own reference to its state.
+    for (const id of this.states.keys()) if (!liveIds.has(id)) this.states.delete(id)
+    for (const peer of peers) {
       if (!this.opts.isApproved(peer.id)) continue
       let state = this.states.get(peer.id)
       if (!state || state.peer !== peer) {
