@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `hyperinfer` command: runs the TypeScript CLI through tsx, so a checkout needs no build step.
+// Runs the CLI from the TypeScript sources through tsx, for tests and for hacking on a checkout
+// without rebuilding. The installed `hyperinfer` command is the compiled dist/client-cli/main.js.
 import { register } from 'tsx/esm/api'
 
 register()

@@ -1,15 +1,15 @@
 import type { Command } from 'commander'
-import { loadConfig, type Config } from '../shared/config/index.js'
-import { resolveMesh } from '../shared/config/network.js'
-import { MeshClient } from '../shared/mesh/mesh-client.js'
-import { meshConfigFlags } from '../shared/runner.js'
+import type { Config } from '../shared/config/index.js'
+import type { MeshClient } from '../shared/mesh/mesh-client.js'
 
 /** The global flags of the `hyperinfer` program, whichever subcommand runs. */
 export function globalOptions (cmd: Command): Record<string, unknown> {
   return cmd.optsWithGlobals()
 }
 
-export function cliConfig (cmd: Command): Config {
+// Config (zod) and the mesh (hyperdht & co.) load only in commands that use them: `--help` stays instant.
+export async function cliConfig (cmd: Command): Promise<Config> {
+  const [{ loadConfig }, { meshConfigFlags }] = await Promise.all([import('../shared/config/index.js'), import('../shared/runner.js')])
   return loadConfig({ flags: meshConfigFlags(globalOptions(cmd)) })
 }
 
@@ -19,9 +19,9 @@ export function wantsJson (cmd: Command): boolean {
 
 /** Runs `fn` with a mesh client built from the global flags (or the devnet file), closing it after. */
 export async function withMesh<T> (cmd: Command, fn: (mesh: MeshClient, config: Config) => Promise<T>): Promise<T> {
-  const config = cliConfig(cmd)
-  const address = resolveMesh(config)
-  const mesh = new MeshClient(address)
+  const config = await cliConfig(cmd)
+  const [{ resolveMesh }, { MeshClient }] = await Promise.all([import('../shared/config/network.js'), import('../shared/mesh/mesh-client.js')])
+  const mesh = new MeshClient(resolveMesh(config))
   try {
     return await fn(mesh, config)
   } finally {

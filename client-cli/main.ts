@@ -1,5 +1,7 @@
+#!/usr/bin/env node
+// Only commander loads up front; each command imports what it needs when it runs.
 import { Command } from 'commander'
-import { VERSION } from '../shared/mesh/mesh-node.js'
+import { VERSION } from '../shared/version.js'
 import { registerAdminCommands } from './commands/admin.js'
 import { registerAuthCommands } from './commands/auth.js'
 import { registerInferenceCommands } from './commands/inference.js'

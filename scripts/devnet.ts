@@ -2,18 +2,18 @@
 // per role — with data under ./.hyperinfer (HYPERINFER_HOME). Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
 import goodbye from 'graceful-goodbye'
 import { devnetFile, readDevnetInfo, writeDevnetInfo } from '../shared/config/network.js'
 import { formatBootstrap } from '../shared/mesh/dht.js'
 import { startLocalBootstrap } from '../shared/mesh/bootstrap.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import type { Role } from '../shared/mesh/topic.js'
+import { PACKAGE_ROOT, programEntry } from '../shared/paths.js'
 import { models } from '../shared/schemas/gateway.js'
 import { BUNDLED_MODEL_NAME, devnetRoles, printBanner } from './devnet-roles.js'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const root = PACKAGE_ROOT
 const home = resolve(process.env.HYPERINFER_HOME ?? '.hyperinfer')
 const network = process.env.HYPERINFER_NETWORK ?? 'devnet'
 
@@ -27,8 +27,9 @@ const children = new Map<Role, ChildProcess>()
 let stopping = false
 
 function startRole (role: Role, args: string[]): void {
-  const main = join(root, 'services', role, 'main.ts')
-  const child = spawn(process.execPath, ['--import=tsx', main, '--home', home, ...args], {
+  // Compiled (npm start) the children run from dist/ without tsx; from source (tests) through tsx.
+  const { file, execArgv } = programEntry(`services/${role}/main`)
+  const child = spawn(process.execPath, [...execArgv, file, '--home', home, ...args], {
     cwd: root,
     env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network },
     stdio: ['ignore', 'inherit', 'inherit']
@@ -39,7 +40,7 @@ function startRole (role: Role, args: string[]): void {
   })
 }
 
-const roles = devnetRoles(root).filter(r => existsSync(join(root, 'services', r.role, 'main.ts')))
+const roles = devnetRoles(root).filter(r => existsSync(programEntry(`services/${r.role}/main`).file))
 for (const { role, args } of roles) startRole(role, args)
 
 const client = new MeshClient({ network: { name: network }, bootstrap: bootstrap.bootstrap })

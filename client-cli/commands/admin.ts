@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import * as api from '../../shared/schemas/auth.js'
 import { requireToken } from '../session.js'
 import { callAuth, show } from './auth.js'
 
@@ -12,7 +11,7 @@ export function registerAdminCommands (program: Command): void {
     .option('--after <username>', 'start after this username')
     .option('--limit <n>', 'at most this many', Number)
     .action(async (flags: { after?: string, limit?: number }, cmd: Command) => {
-      const { users } = await callAuth(cmd, api.adminListUsers, { token: requireToken(), after: flags.after, limit: flags.limit })
+      const { users } = await callAuth(cmd, 'adminListUsers', { token: requireToken(), after: flags.after, limit: flags.limit })
       show(cmd, { users }, () => users.map(u => `${u.username.padEnd(20)} ${u.email.padEnd(32)} ${u.role.padEnd(6)} ${u.plan}`).join('\n') || 'no users')
     })
 
@@ -20,7 +19,7 @@ export function registerAdminCommands (program: Command): void {
     .description('put a user on a plan')
     .argument('<username>').argument('<plan>', 'e.g. default, premium')
     .action(async (username: string, plan: string, _flags: unknown, cmd: Command) => {
-      const user = await callAuth(cmd, api.adminSetPlan, { token: requireToken(), username, plan })
+      const user = await callAuth(cmd, 'adminSetPlan', { token: requireToken(), username, plan })
       show(cmd, user, () => `${user.username} is now on plan ${user.plan}`)
     })
 
@@ -28,7 +27,7 @@ export function registerAdminCommands (program: Command): void {
     .description('make a user an admin or a plain user')
     .argument('<username>').argument('<role>', 'user or admin')
     .action(async (username: string, role: string, _flags: unknown, cmd: Command) => {
-      const user = await callAuth(cmd, api.adminSetRole, { token: requireToken(), username, role: role as 'user' | 'admin' })
+      const user = await callAuth(cmd, 'adminSetRole', { token: requireToken(), username, role: role as 'user' | 'admin' })
       show(cmd, user, () => `${user.username} now has the role ${user.role}`)
     })
 
@@ -37,7 +36,7 @@ export function registerAdminCommands (program: Command): void {
     .argument('<pubkey>', 'the worker\'s public key (hex, see `hyperinfer status`)')
     .option('--note <text>', 'a note kept with the approval')
     .action(async (publicKey: string, flags: { note?: string }, cmd: Command) => {
-      const worker = await callAuth(cmd, api.adminApproveWorker, { token: requireToken(), publicKey, note: flags.note })
+      const worker = await callAuth(cmd, 'adminApproveWorker', { token: requireToken(), publicKey, note: flags.note })
       show(cmd, worker, () => `approved worker ${worker.publicKey}`)
     })
 
@@ -45,14 +44,14 @@ export function registerAdminCommands (program: Command): void {
     .description('stop gateways routing to an inference worker')
     .argument('<pubkey>', 'the worker\'s public key (hex)')
     .action(async (publicKey: string, _flags: unknown, cmd: Command) => {
-      const worker = await callAuth(cmd, api.adminRevokeWorker, { token: requireToken(), publicKey })
+      const worker = await callAuth(cmd, 'adminRevokeWorker', { token: requireToken(), publicKey })
       show(cmd, worker, () => `revoked worker ${worker.publicKey}`)
     })
 
   admin.command('workers')
     .description('list approved (and revoked) workers')
     .action(async (_flags: unknown, cmd: Command) => {
-      const { workers } = await callAuth(cmd, api.adminListWorkers, { token: requireToken() })
+      const { workers } = await callAuth(cmd, 'adminListWorkers', { token: requireToken() })
       show(cmd, { workers }, () => workers.map(w => `${w.publicKey}  ${w.revokedAt ? 'revoked' : 'approved'} by ${w.approvedBy} ${w.approvedAt}`).join('\n') || 'no workers')
     })
 
@@ -61,7 +60,7 @@ export function registerAdminCommands (program: Command): void {
     .option('--limit <n>', 'at most this many', Number, 50)
     .option('--before <iso-time>', 'entries before this time')
     .action(async (flags: { limit: number, before?: string }, cmd: Command) => {
-      const { entries } = await callAuth(cmd, api.adminAudit, { token: requireToken(), limit: flags.limit, before: flags.before })
+      const { entries } = await callAuth(cmd, 'adminAudit', { token: requireToken(), limit: flags.limit, before: flags.before })
       show(cmd, { entries }, () => entries.map(e => `${e.at}  ${e.actor.padEnd(16)} ${e.action.padEnd(20)} ${e.target}${e.details ? ' ' + JSON.stringify(e.details) : ''}`).join('\n') || 'no entries')
     })
 }

@@ -3,8 +3,7 @@ import { Writable } from 'node:stream'
 import type { Command } from 'commander'
 import type { z } from 'zod'
 import { HyperinferError } from '../../shared/errors.js'
-import type { UnaryMethodDef } from '../../shared/mesh/method.js'
-import * as api from '../../shared/schemas/auth.js'
+import type * as api from '../../shared/schemas/auth.js'
 import { wantsJson, withMesh } from '../context.js'
 import { printJson } from '../output.js'
 import { clearLogin, readSession, requireToken, sessionFile, updateSession } from '../session.js'
@@ -12,10 +11,16 @@ import { clearLogin, readSession, requireToken, sessionFile, updateSession } fro
 const AUTH_WAIT_MS = 15_000
 
 /** One call to the auth node, found on the mesh by discovery. */
-export async function callAuth<M extends UnaryMethodDef> (cmd: Command, def: M, request: z.input<M['request']>): Promise<z.output<M['response']>> {
+type AuthApi = typeof api
+/** The auth RPC methods, by their export name in shared/schemas/auth.ts. */
+export type AuthMethodName = { [N in keyof AuthApi]: AuthApi[N] extends { name: string, request: z.ZodType, response: z.ZodType, chunk: undefined } ? N : never }[keyof AuthApi]
+
+/** One call to the auth node, found on the mesh by discovery. The schemas load only when a command calls (`--help` stays instant). */
+export async function callAuth<N extends AuthMethodName> (cmd: Command, method: N, request: z.input<AuthApi[N]['request']>): Promise<z.output<AuthApi[N]['response']>> {
+  const def = (await import('../../shared/schemas/auth.js'))[method]
   return withMesh(cmd, async mesh => {
     const [auth] = await mesh.discovery.waitFor('auth', { timeoutMs: AUTH_WAIT_MS })
-    return mesh.client(auth.publicKey).call(def, request)
+    return mesh.client(auth.publicKey).call(def as never, request as never) as Promise<z.output<AuthApi[N]['response']>>
   })
 }
 
@@ -68,7 +73,7 @@ function credentialOptions (cmd: Command): Command {
 }
 
 async function loginAndSave (cmd: Command, login: string, password: string): Promise<z.output<typeof api.login['response']>> {
-  const session = await callAuth(cmd, api.login, { login, password })
+  const session = await callAuth(cmd, 'login', { login, password })
   updateSession({ token: session.token, username: session.user.username, expiresAt: session.expiresAt })
   return session
 }
@@ -92,7 +97,7 @@ export function registerAuthCommands (program: Command): void {
       const username = flags.username ?? await ask('username: ', '--username')
       const email = flags.email ?? await ask('email: ', '--email')
       const password = await passwordFrom(flags)
-      const user = await callAuth(cmd, api.register, { username, email, password })
+      const user = await callAuth(cmd, 'register', { username, email, password })
       const session = await loginAndSave(cmd, username, password)
       show(cmd, { user, expiresAt: session.expiresAt }, () =>
         `registered ${user.username} (plan ${user.plan}) and logged in.\n  next: create an API key with \`hyperinfer keys create --name <name>\``)
@@ -120,7 +125,7 @@ export function registerAuthCommands (program: Command): void {
   program.command('whoami')
     .description('the account you are logged in as')
     .action(async (_flags: unknown, cmd: Command) => {
-      const user = await callAuth(cmd, api.whoami, { token: requireToken() })
+      const user = await callAuth(cmd, 'whoami', { token: requireToken() })
       show(cmd, user, () => `${user.username} <${user.email}>  role ${user.role}  plan ${user.plan}`)
     })
 
@@ -134,7 +139,7 @@ export function registerAuthCommands (program: Command): void {
       const currentPassword = flags.password ?? fromStdinCurrent ?? await ask('current password: ', '--password', true)
       const newPassword = flags.newPassword ?? fromStdinNew ?? await ask('new password: ', '--new-password', true)
       const token = requireToken()
-      const result = await callAuth(cmd, api.changePassword, { token, currentPassword, newPassword })
+      const result = await callAuth(cmd, 'changePassword', { token, currentPassword, newPassword })
       const { username } = readSession()
       if (username) await loginAndSave(cmd, username, newPassword)
       show(cmd, result, () => 'password changed')
@@ -146,7 +151,7 @@ export function registerAuthCommands (program: Command): void {
     .description('create an API key (shown once)')
     .requiredOption('--name <name>', 'what the key is for')
     .action(async (flags: { name: string }, cmd: Command) => {
-      const created = await callAuth(cmd, api.createKey, { token: requireToken(), name: flags.name })
+      const created = await callAuth(cmd, 'createKey', { token: requireToken(), name: flags.name })
       saveKey(created)
       show(cmd, created, () => [
         `created key ${created.id} (${created.name}):`,
@@ -160,7 +165,7 @@ export function registerAuthCommands (program: Command): void {
   keys.command('list')
     .description('list your API keys')
     .action(async (_flags: unknown, cmd: Command) => {
-      const { keys: list } = await callAuth(cmd, api.listKeys, { token: requireToken() })
+      const { keys: list } = await callAuth(cmd, 'listKeys', { token: requireToken() })
       show(cmd, { keys: list }, () => list.length === 0
         ? 'no keys yet: create one with `hyperinfer keys create --name <name>`'
         : list.map(keyLine).join('\n'))
@@ -170,7 +175,7 @@ export function registerAuthCommands (program: Command): void {
     .description('revoke an API key')
     .argument('<id>', 'the key id (see `hyperinfer keys list`)')
     .action(async (keyId: string, _flags: unknown, cmd: Command) => {
-      const revoked = await callAuth(cmd, api.revokeKey, { token: requireToken(), keyId })
+      const revoked = await callAuth(cmd, 'revokeKey', { token: requireToken(), keyId })
       show(cmd, revoked, () => `revoked ${revoked.id} (${revoked.name})`)
     })
 
@@ -178,7 +183,7 @@ export function registerAuthCommands (program: Command): void {
     .description('replace an API key with a new one (the old one is revoked)')
     .argument('<id>', 'the key id (see `hyperinfer keys list`)')
     .action(async (keyId: string, _flags: unknown, cmd: Command) => {
-      const rotated = await callAuth(cmd, api.rotateKey, { token: requireToken(), keyId })
+      const rotated = await callAuth(cmd, 'rotateKey', { token: requireToken(), keyId })
       saveKey(rotated.created)
       show(cmd, rotated, () => [
         `revoked ${rotated.revoked.id}; new key ${rotated.created.id} (${rotated.created.name}):`,

@@ -2,12 +2,14 @@ import { createInterface } from 'node:readline/promises'
 import type { Command } from 'commander'
 import { HyperinferError } from '../../shared/errors.js'
 import type { ChatMessage, InferResult } from '../../shared/schemas/gateway.js'
-import { HyperinferClient } from '../client.js'
+import type { HyperinferClient } from '../client.js'
 import { globalOptions, wantsJson } from '../context.js'
 import { printJson } from '../output.js'
 
-function clientFor (cmd: Command): HyperinferClient {
+// The client (and with it the mesh) loads only when a command runs: `--help` stays instant.
+async function clientFor (cmd: Command): Promise<HyperinferClient> {
   const flags = globalOptions(cmd)
+  const { HyperinferClient } = await import('../client.js')
   return new HyperinferClient({
     apiKey: typeof flags.apiKey === 'string' ? flags.apiKey : undefined,
     home: flags.home as string | undefined,
@@ -18,7 +20,7 @@ function clientFor (cmd: Command): HyperinferClient {
 }
 
 async function withClient<T> (cmd: Command, fn: (client: HyperinferClient) => Promise<T>): Promise<T> {
-  const client = clientFor(cmd)
+  const client = await clientFor(cmd)
   try {
     return await fn(client)
   } finally {

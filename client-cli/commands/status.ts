@@ -3,7 +3,7 @@ import { HyperinferError } from '../../shared/errors.js'
 import type { PeerInfo } from '../../shared/mesh/discovery.js'
 import type { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { ROLES } from '../../shared/mesh/topic.js'
-import { systemHealth, type MeshNodeHealth, type SystemHealthResponse } from '../../shared/schemas/metrics.js'
+import type { MeshNodeHealth, SystemHealthResponse } from '../../shared/schemas/metrics.js'
 import { withMesh, wantsJson } from '../context.js'
 import { printJson } from '../output.js'
 
@@ -37,6 +37,7 @@ export async function meshStatus (mesh: MeshClient, waitMs: number): Promise<Sta
   } catch (err) {
     if (!(err instanceof HyperinferError && err.code === 'UNAVAILABLE')) throw err
   }
+  const { systemHealth } = await import('../../shared/schemas/metrics.js')
   for (const peer of metricsNodes) {
     try {
       return { ...await mesh.client(peer.publicKey).call(systemHealth, {}), source: 'metrics' }

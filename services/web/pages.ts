@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { PACKAGE_ROOT } from '../../shared/paths.js'
 import { ensureCsrfCookie, SESSION_COOKIE } from './security.js'
 
-export const PUBLIC_DIR = join(import.meta.dirname, 'public')
-const PAGES_DIR = join(import.meta.dirname, 'pages')
+export const PUBLIC_DIR = join(PACKAGE_ROOT, 'services', 'web', 'public')
+const PAGES_DIR = join(PACKAGE_ROOT, 'services', 'web', 'pages')
 
 interface Page { path: string, name: string, title: string, loggedIn: boolean }
 

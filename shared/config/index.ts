@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { HyperinferError } from '../errors.js'
+import { PACKAGE_ROOT } from '../paths.js'
 import type { EnvOverrides } from './env.js'
 import { authEnv, authSection, gatewayEnv, gatewaySection, inferenceEnv, inferenceSection, metricsEnv, metricsSection, networkEnv, networkSection, webEnv, webSection } from './sections.js'
 
@@ -22,7 +22,7 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>
 
-export const DEFAULT_CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config')
+export const DEFAULT_CONFIG_DIR = join(PACKAGE_ROOT, 'config')
 
 export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { BackendConfig, InferenceConfig } from '../../../shared/config/inference.js'
 import { HyperinferError } from '../../../shared/errors.js'
+import { PACKAGE_ROOT } from '../../../shared/paths.js'
 import type { Logger } from '../../../shared/log.js'
 import type { BackendSlot } from '../worker.js'
 import { LlamaBackend } from './llama.js'
@@ -10,7 +10,7 @@ import { OllamaBackend } from './ollama.js'
 import { OpenAIBackend } from './openai.js'
 
 /** The model shipped next to the checkout (`../shared/models/` from the repository root). */
-export const BUNDLED_MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'models', 'stories260K.gguf')
+export const BUNDLED_MODEL = join(PACKAGE_ROOT, '..', 'shared', 'models', 'stories260K.gguf')
 
 /**
  * Every backend of the section: `backends` plus one per shorthand key (llamaModel, ollamaUrl,

@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * The checkout's root (where package.json is), whether this code runs as TypeScript from the
+ * source tree or compiled under dist/: assets (config/, web pages, the bundled model next to the
+ * checkout) are found from here, never relative to the running file.
+ */
+function findPackageRoot (from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`)
+  }
+}
+
+export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)))
+
+/** True when this code runs compiled (from dist/): spawn siblings as .js, without tsx. */
+export const COMPILED = import.meta.url.endsWith('.js')
+
+/** A program of this package, e.g. `services/gateway/main`, as the file and node flags to run it with. */
+export function programEntry (path: string): { file: string, execArgv: string[] } {
+  return COMPILED
+    ? { file: join(PACKAGE_ROOT, 'dist', `${path}.js`), execArgv: [] }
+    : { file: join(PACKAGE_ROOT, `${path}.ts`), execArgv: ['--import=tsx'] }
+}
