@@ -6,6 +6,7 @@ import { registerAdminCommands } from './commands/admin.js'
 import { registerAuthCommands } from './commands/auth.js'
 import { registerInferenceCommands } from './commands/inference.js'
 import { registerNodeCommands } from './commands/node.js'
+import { registerOperatorCommands } from './commands/operator.js'
 import { registerStatusCommands } from './commands/status.js'
 import { runCli } from './output.js'
 
@@ -14,8 +15,10 @@ const program = new Command('hyperinfer')
   .version(VERSION)
   .option('--home <dir>', 'hyperinfer home: where the devnet file is (env HYPERINFER_HOME, default ./.hyperinfer)')
   .option('--network <name>', 'network name (env HYPERINFER_NETWORK)')
-  .option('--bootstrap <host:port,...>', 'bootstrap nodes (default: the devnet in the home dir)')
-  .option('--public-network', 'use the public HyperDHT')
+  .option('--network-secret <secret>', 'network secret (env HYPERINFER_NETWORK_SECRET)')
+  .option('--bootstrap <host:port,...>', 'bootstrap nodes (env HYPERINFER_BOOTSTRAP; default: the devnet in the home dir)')
+  .option('--public-network', 'use the public HyperDHT (env HYPERINFER_PUBLIC_NETWORK)')
+  .option('--join <string>', 'network, secret and bootstrap in one string from `hyperinfer init` (env HYPERINFER_JOIN)')
   .option('--json', 'print machine-readable JSON')
   .showHelpAfterError()
 
@@ -24,5 +27,6 @@ registerAdminCommands(program)
 registerInferenceCommands(program)
 registerStatusCommands(program)
 registerNodeCommands(program)
+registerOperatorCommands(program)
 
 await runCli(program, process.argv)

@@ -9,5 +9,5 @@ export function createLogger (name: string, level?: string): Logger {
     name,
     level: resolved,
     redact: { paths: ['password', '*.password', 'apiKey', '*.apiKey', 'token', '*.token', 'secret', '*.secret'], censor: '[redacted]' }
-  })
+  }, pino.destination({ dest: 2, sync: true })) // stdout is for command output (--json) only
 }

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import goodbye from 'graceful-goodbye'
 import { loadConfig, type Config } from './config/index.js'
-import { resolveMesh, type MeshAddress } from './config/network.js'
+import { meshConfigFromFlags, resolveMesh, type MeshAddress } from './config/network.js'
 import { HyperinferError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import type { Role } from './mesh/topic.js'
@@ -50,18 +50,12 @@ export function addMeshOptions (cmd: Command): Command {
     .option('--network-secret <secret>', 'network secret; env HYPERINFER_NETWORK_SECRET')
     .option('--bootstrap <host:port,...>', 'bootstrap nodes (default: the devnet in <home>); env HYPERINFER_BOOTSTRAP')
     .option('--public-network', 'join the public HyperDHT instead of a local bootstrap')
+    .option('--join <string>', 'network, secret and bootstrap in one string (from `hyperinfer init`); env HYPERINFER_JOIN')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
 }
 
 export function meshConfigFlags (flags: Record<string, unknown>): Record<string, unknown> {
-  return {
-    home: flags.home,
-    'network.name': flags.network,
-    'network.secret': flags.networkSecret,
-    'network.bootstrap': typeof flags.bootstrap === 'string' ? flags.bootstrap.split(',').map(s => s.trim()).filter(Boolean) : undefined,
-    'network.public': flags.publicNetwork === true ? true : undefined,
-    logLevel: flags.logLevel
-  }
+  return meshConfigFromFlags(flags)
 }
 
 /** Parses argv, loads config, starts the role's node and closes it cleanly on SIGINT/SIGTERM. */

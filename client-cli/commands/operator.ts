@@ -1,0 +1,78 @@
+import type { Command } from 'commander'
+import { globalOptions } from '../context.js'
+
+const DEFAULT_BOOTSTRAP_PORT = 49737
+const PERSISTENT_NODES = 3
+
+interface InitFlags { host: string, port: string, name?: string, admin: string }
+
+/** `hyperinfer init`: a new mesh's name, secret and join string, and the command for each kind of host. */
+export function registerOperatorCommands (program: Command): void {
+  program.command('init')
+    .description('create a mesh: generate a network name and secret and print the command for each host, with a join string')
+    .requiredOption('--host <addr>', 'IPv4 address of the bootstrap host, reachable by every other host')
+    .option('--port <port>', 'UDP port of the bootstrap', String(DEFAULT_BOOTSTRAP_PORT))
+    .option('--name <network>', 'network name (default: mesh-<random>)')
+    .option('--admin <username>', 'the first admin\'s username', 'admin')
+    .action(async (flags: InitFlags, cmd: Command) => {
+      const [{ randomBytes }, { encodeJoin }, { printJson }] = await Promise.all([
+        import('node:crypto'), import('../../shared/config/network.js'), import('../output.js')
+      ])
+      const port = Number(flags.port)
+      const network = flags.name ?? `mesh-${randomBytes(4).toString('hex')}`
+      const secret = randomBytes(24).toString('base64url')
+      const bootstrap = `${flags.host}:${port}`
+      const join = encodeJoin({ network, secret, bootstrap: [bootstrap] })
+      const hosts = initCommands({ host: flags.host, port, join, admin: flags.admin })
+      if (globalOptions(cmd).json === true) return printJson({ network, secret, bootstrap, join, hosts })
+      const lines = [
+        `network   ${network}`,
+        `secret    ${secret}`,
+        `bootstrap ${bootstrap}`,
+        `join      ${join}`,
+        '',
+        'The secret makes the mesh\'s topics unguessable; it is not access control: workers serve only',
+        'after an admin approves them. Keep the join string to the people who run this mesh.',
+        ''
+      ]
+      for (const host of hosts) lines.push(`# ${host.what}`, ...host.commands, '')
+      process.stdout.write(lines.join('\n'))
+    })
+}
+
+export function initCommands ({ host, port, join, admin }: { host: string, port: number, join: string, admin: string }): Array<{ what: string, commands: string[] }> {
+  return [
+    {
+      what: `bootstrap host ${host}: UDP ${port}-${port + PERSISTENT_NODES} reachable from every host (a second one on another host adds redundancy: --peer ${host}:${port})`,
+      commands: [`hyperinfer node bootstrap --host ${host} --port ${port}`]
+    },
+    {
+      what: 'core host (reachable, not behind NAT): auth, gateway, metrics, web',
+      commands: [
+        `hyperinfer node auth --join ${join} --admin ${admin}`,
+        `hyperinfer node gateway --join ${join}`,
+        `hyperinfer node metrics --join ${join}`,
+        `hyperinfer node web --join ${join}`
+      ]
+    },
+    {
+      what: 'each worker host (may be behind NAT); it logs its key and waits for approval',
+      commands: [`hyperinfer node inference --join ${join} --llama-model ./model.gguf`]
+    },
+    {
+      what: 'the admin approves each worker',
+      commands: [
+        `hyperinfer --join ${join} register --username ${admin} --email ${admin}@example.com --password-stdin`,
+        `hyperinfer --join ${join} admin approve-worker <worker key>`
+      ]
+    },
+    {
+      what: 'users (may be behind NAT)',
+      commands: [
+        `hyperinfer --join ${join} register --username alice --email alice@example.com --password-stdin`,
+        `hyperinfer --join ${join} keys create --name laptop`,
+        `hyperinfer --join ${join} infer -m <model> "Hello"`
+      ]
+    }
+  ]
+}
