@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import { loadConfig } from '../shared/config/index.js'
-import { resolveMesh } from '../shared/config/network.js'
+import { meshConfigFromFlags, resolveMesh } from '../shared/config/network.js'
 import { HyperinferError } from '../shared/errors.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import type { PeerInfo } from '../shared/mesh/discovery.js'
@@ -14,8 +14,11 @@ export interface HyperinferClientOptions {
   /** Where the devnet file is (HYPERINFER_HOME, default ./.hyperinfer). */
   home?: string
   network?: string
+  networkSecret?: string
   bootstrap?: string[]
   publicNetwork?: boolean
+  /** A join string from `hyperinfer init` (network, secret and bootstrap at once). */
+  join?: string
   /** Reuse a mesh client (it is not closed by close()). */
   mesh?: MeshClient
   /** How long to look for a gateway. */
@@ -130,13 +133,8 @@ export class HyperinferClient {
 
   private meshClient (): MeshClient {
     if (this.mesh) return this.mesh
-    const flags: Record<string, unknown> = {
-      home: this.opts.home,
-      'network.name': this.opts.network,
-      'network.bootstrap': this.opts.bootstrap,
-      'network.public': this.opts.publicNetwork
-    }
-    const address = resolveMesh(loadConfig({ flags }))
+    const { home, network, networkSecret, bootstrap, publicNetwork, join } = this.opts
+    const address = resolveMesh(loadConfig({ flags: meshConfigFromFlags({ home, network, networkSecret, bootstrap, publicNetwork, join }) }))
     this.mesh = new MeshClient(address)
     return this.mesh
   }

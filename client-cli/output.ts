@@ -8,7 +8,6 @@ const NEXT_STEP: Partial<Record<ErrorCode, string>> = {
   FORBIDDEN: 'this needs another account or the admin role',
   RATE_LIMITED: 'wait and retry, or ask an admin for a bigger plan',
   QUOTA_EXCEEDED: 'your daily token quota is used up; it resets at midnight UTC',
-  UNAVAILABLE: 'is the mesh running? start the devnet with `npm start`',
   MODEL_UNAVAILABLE: 'list the models the mesh serves with `hyperinfer models`',
   TIMEOUT: 'the node did not answer in time; check `hyperinfer status`'
 }
@@ -17,9 +16,32 @@ export function printJson (value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n')
 }
 
-export function formatError (err: unknown): { text: string, json: object } {
+/** Where the failing command looked for the mesh: hints name it, and the devnet only when it is one. */
+export interface MeshTarget { description: string, devnet: boolean }
+
+function nextStep (code: ErrorCode, target: MeshTarget | null): string | undefined {
+  if (code === 'UNAVAILABLE') {
+    if (!target || target.devnet) return 'is the mesh running? start the devnet with `npm start`'
+    return `nothing answered on ${target.description}: check that the mesh's nodes run with the same --network and --network-secret, and that this host reaches the bootstrap (UDP) and a gateway`
+  }
+  if (code === 'TIMEOUT' && target && !target.devnet) return `a node on ${target.description} did not answer in time; check \`hyperinfer status\``
+  return NEXT_STEP[code]
+}
+
+/** Resolves the program's mesh flags the way the command did, for the hint; null when they do not resolve. */
+async function meshTarget (options: Record<string, unknown>): Promise<MeshTarget | null> {
+  try {
+    const [{ loadConfig }, network] = await Promise.all([import('../shared/config/index.js'), import('../shared/config/network.js')])
+    const address = network.resolveMesh(loadConfig({ flags: network.meshConfigFromFlags(options) }))
+    return { description: network.describeMesh(address), devnet: network.isDevnet(address) }
+  } catch {
+    return null
+  }
+}
+
+export function formatError (err: unknown, target: MeshTarget | null = null): { text: string, json: object } {
   if (err instanceof HyperinferError) {
-    const next = NEXT_STEP[err.code]
+    const next = nextStep(err.code, target)
     const retry = err.retryAfterMs !== undefined ? ` (retry in ${Math.ceil(err.retryAfterMs / 1000)} s)` : ''
     return {
       text: `error ${err.code}: ${err.message}${retry}${next ? `\n  → ${next}` : ''}`,
@@ -56,7 +78,8 @@ export async function runCli (program: Command, argv: string[]): Promise<void> {
       process.exitCode = err.exitCode
       return exitWhenFlushed()
     }
-    const { text, json } = formatError(err)
+    const needsTarget = err instanceof HyperinferError && (err.code === 'UNAVAILABLE' || err.code === 'TIMEOUT')
+    const { text, json } = formatError(err, needsTarget ? await meshTarget(program.opts()) : null)
     if (program.opts().json) printJson(json)
     else process.stderr.write(text + '\n')
     process.exitCode = 1

@@ -14,6 +14,8 @@ async function clientFor (cmd: Command): Promise<HyperinferClient> {
     apiKey: typeof flags.apiKey === 'string' ? flags.apiKey : undefined,
     home: flags.home as string | undefined,
     network: flags.network as string | undefined,
+    networkSecret: flags.networkSecret as string | undefined,
+    join: flags.join as string | undefined,
     bootstrap: typeof flags.bootstrap === 'string' ? flags.bootstrap.split(',') : undefined,
     publicNetwork: flags.publicNetwork === true ? true : undefined
   })

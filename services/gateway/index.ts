@@ -12,6 +12,7 @@ import { SlidingWindowLimiter } from './rate-limiter.js'
 import { TokenQuota, utcDay } from './token-quota.js'
 import { UsageLog, type RequestRecord } from './usage-log.js'
 import { WorkerPool } from './worker-pool.js'
+import { logUnapprovedWorkers } from './unapproved-workers.js'
 
 export interface GatewayNodeOptions {
   dataDir: string
@@ -62,6 +63,7 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
     const quota = new TokenQuota()
     await restoreFromLog(usage, limiter, quota)
     pool = new WorkerPool({ discovery: node.discovery, isApproved: id => accounts.isWorkerApproved(id), log: node.log, metrics: node.metrics })
+    const unapprovedNotice = logUnapprovedWorkers(() => pool?.unapproved() ?? [], node.log)
     const touches = new KeyTouches(node, config.touchKeysIntervalMs)
     const deps = {
       node, accounts, pool, limiter, quota, usage, activity,
@@ -82,6 +84,7 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
       async close () {
         clearInterval(gauges)
         touches.close()
+        unapprovedNotice.close()
         workerPool.close()
         await usage.drain()
         accounts.close()

@@ -11,6 +11,7 @@ import type { TokenQuota } from './token-quota.js'
 import type { RequestRecord, UsageLog } from './usage-log.js'
 import type { WorkerPool, WorkerState } from './worker-pool.js'
 import type { ActivityTracker } from './activity.js'
+import { modelUnavailable } from './unapproved-workers.js'
 
 export type InferRequest = z.output<typeof inferRequest>
 
@@ -55,7 +56,7 @@ export async function * runInference (deps: InferDeps, req: InferRequest, ctx: C
     candidates = pool.candidates(req.model)
   }
   if (candidates.length === 0) {
-    throw new HyperinferError('MODEL_UNAVAILABLE', `no approved worker serves model "${req.model}" right now; see \`hyperinfer models\``)
+    throw modelUnavailable(req.model, pool.unapproved())
   }
   ctx.setModel(req.model)
 
@@ -82,6 +83,13 @@ export async function * runInference (deps: InferDeps, req: InferRequest, ctx: C
   deps.touches.touch(account.keyId, account.userId)
 
   const requestId = randomUUID()
+  const admittedAt = new Date().toISOString()
+  const promptSha256 = createHash('sha256').update(promptText).digest('hex')
+  // The intent is written while the worker runs: the answer waits for it, not for the final record.
+  const intentWritten = deps.usage.admit({
+    id: requestId, at: admittedAt, userId: account.userId, keyId: account.keyId, model: req.model, promptSha256, reservedTokens: reservation.tokens
+  })
+  intentWritten.catch(() => {})
   let text = ''
   let relayedChunks = 0
   let ttftMs: number | null = null
@@ -133,23 +141,26 @@ export async function * runInference (deps: InferDeps, req: InferRequest, ctx: C
   const latencyMs = performance.now() - started
   const record: RequestRecord = {
     id: requestId,
-    at: new Date().toISOString(),
+    at: admittedAt,
     userId: account.userId,
     keyId: account.keyId,
     model: req.model,
     worker: worker?.peer.id ?? null,
-    promptSha256: createHash('sha256').update(promptText).digest('hex'),
+    promptSha256,
     promptTokens: usage.promptTokens,
     completionTokens: usage.completionTokens,
     latencyMs: Math.round(latencyMs * 1000) / 1000,
     ttftMs: ttftMs === null ? null : Math.round(ttftMs * 1000) / 1000,
-    status: failure ? failure.code : cancelled ? 'CANCELLED' : 'OK'
+    status: failure ? failure.code : cancelled ? 'CANCELLED' : 'OK',
+    reservedTokens: reservation.tokens
   }
   deps.quota.settle(reservation, usage.totalTokens)
   metrics.tokens.inc({ model: req.model, kind: 'prompt' }, usage.promptTokens)
   metrics.tokens.inc({ model: req.model, kind: 'completion' }, usage.completionTokens)
   if (ttftMs !== null) metrics.timeToFirstToken.observe({ model: req.model }, ttftMs / 1000)
-  await deps.usage.record(record)
+  // The final record goes in the next group commit, after the answer; a restart bills an intent left without one.
+  deps.usage.settle(record)
+  await intentWritten
 
   if (failure) throw failure
   return {

@@ -96,7 +96,7 @@ export class Discovery extends EventEmitter {
       if (live.length >= count) return live
       if (this.closed) throw new HyperinferError('UNAVAILABLE', 'discovery closed')
       if (Date.now() + delay > deadline) {
-        throw new HyperinferError('UNAVAILABLE', `no ${role} node found on network "${this.opts.network.name}" within ${timeoutMs} ms (found ${live.length}, need ${count}); is the devnet running (npm start)?`)
+        throw new HyperinferError('UNAVAILABLE', `no ${role} node found on network "${this.opts.network.name}" within ${timeoutMs} ms (found ${live.length}, need ${count}); ${this.opts.network.name === 'devnet' ? 'is the devnet running (npm start)?' : `is one running with the same --network and --network-secret, reaching the same --bootstrap?`}`)
       }
       await new Promise(resolve => setTimeout(resolve, delay))
       delay = Math.min(delay * 2, 1_000)
