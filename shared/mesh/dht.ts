@@ -8,6 +8,14 @@ export type DhtOptions = {
   port?: number
   /** Interface to bind; defaults to 127.0.0.1 when every bootstrap node is on loopback. */
   host?: string
+  /**
+   * Whether this node stays out of other nodes' routing tables (default true). hyperdht's default
+   * is adaptive: a reachable node turns persistent after ~20 minutes up (240 ticks of 5 s), takes a
+   * new routing id and starts storing other nodes' announcements. A role process that does so
+   * carries the mesh's records and loses them with every restart or busy spell — how long-lived
+   * meshes came to lose their peers. Only the bootstrap's persistent nodes serve the DHT.
+   */
+  ephemeral?: boolean
 } & (
   | { network?: 'local'; bootstrap: (BootstrapNode | string)[] }
   | { network: 'public'; bootstrap?: undefined }
@@ -20,7 +28,7 @@ export type DhtOptions = {
 export function createDht (options: DhtOptions): HyperDHT {
   const opts = options as Partial<DhtOptions> | undefined
   if (opts?.network === 'public') {
-    return new HyperDHT({ keyPair: opts.keyPair, port: opts.port })
+    return new HyperDHT({ keyPair: opts.keyPair, port: opts.port, ephemeral: opts.ephemeral ?? true })
   }
   if (!opts || !Array.isArray(opts.bootstrap)) {
     throw new HyperinferError('INVALID_ARGUMENT',
@@ -29,7 +37,13 @@ export function createDht (options: DhtOptions): HyperDHT {
   }
   const bootstrap = opts.bootstrap.map(parseBootstrapNode)
   const loopback = bootstrap.length > 0 && bootstrap.every(isLoopback)
-  return new HyperDHT({ keyPair: opts.keyPair, port: opts.port, bootstrap, host: opts.host ?? (loopback ? '127.0.0.1' : undefined) })
+  return new HyperDHT({
+    keyPair: opts.keyPair,
+    port: opts.port,
+    bootstrap,
+    host: opts.host ?? (loopback ? '127.0.0.1' : undefined),
+    ephemeral: opts.ephemeral ?? true
+  })
 }
 
 export function parseBootstrapNode (node: BootstrapNode | string): BootstrapNode {

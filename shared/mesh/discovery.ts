@@ -3,6 +3,7 @@ import type HyperDHT from 'hyperdht'
 import { HyperinferError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { HealthResponse } from '../schemas/mesh.js'
+import { Backoff } from './backoff.js'
 import { roleTopic, type NetworkId, type Role } from './topic.js'
 
 const UNANNOUNCE_WAIT_MS = 2_000
@@ -22,47 +23,116 @@ export interface DiscoveryOptions {
   network: NetworkId
   keyPair: HyperDHT.KeyPair
   log: Logger
-  probe (publicKey: Buffer): Promise<HealthResponse>
+  /** A liveness probe: the peer's health, within timeoutMs. */
+  probe (publicKey: Buffer, opts: { timeoutMs: number }): Promise<HealthResponse>
   announceIntervalMs?: number
+  /** How often a watched role is looked up on the DHT (new peers are probed in the same round). */
   refreshIntervalMs?: number
-  /** Consecutive failed probes after which a peer is forgotten (it returns if it answers again). */
-  evictAfterFailures?: number
+  /** How often live peers of watched roles are probed (a killed peer is marked down within this plus probeTimeoutMs). */
+  probeIntervalMs?: number
+  probeTimeoutMs?: number
+  /** Longest a lookup may take; a slow DHT never stalls a refresh past this. */
+  lookupTimeoutMs?: number
+  /** Longest wait between two probes of a peer that stopped answering, or two announce attempts. */
+  maxBackoffMs?: number
+}
+
+interface Entry extends PeerInfo {
+  /** When a down peer may be dialled again. */
+  nextProbeAt: number
+  /** Listed by the latest lookup. */
+  listed: boolean
+}
+
+interface Watch {
+  timer: NodeJS.Timeout | null
+  /** Consecutive failed lookups, for the backoff. */
+  failures: number
 }
 
 /**
- * Announces this node on its role topic and finds peers of other roles: DHT lookups,
- * a cache, health probes that mark silent peers down (announcements outlive crashed nodes
- * by up to 20 minutes) and evict them.
- * Emits 'up' and 'down' with a PeerInfo.
+ * Announces this node on its role topic and follows peers of other roles.
+ * - Lookups are bounded and cheap: they only add peers; a new one is probed in the same round.
+ * - Live peers are probed on their own, short cadence, so a crashed peer is down within seconds;
+ *   one that stopped answering is redialled with backoff, and a stale DHT record never makes a
+ *   peer live: only an answered probe does.
+ * - A peer that says goodbye (graceful leave) is down at once.
+ * - Announce and lookup failures are logged and retried with backoff; nothing here throws at a caller
+ *   because the DHT had a bad moment.
+ * Emits 'up' and 'down' with a PeerInfo, 'forget' with a PeerInfo it dropped, 'announcing' when it
+ * starts announcing a role and 'announced' after each announce that succeeded.
  */
 export class Discovery extends EventEmitter {
   private readonly opts: Required<Omit<DiscoveryOptions, 'log' | 'probe' | 'dht' | 'network' | 'keyPair'>> & DiscoveryOptions
-  private readonly announced = new Set<Role>()
-  private readonly cache = new Map<Role, Map<string, PeerInfo>>()
+  private readonly announcing = new Map<Role, NodeJS.Timeout | null>()
+  private readonly cache = new Map<Role, Map<string, Entry>>()
+  private readonly watches = new Map<Role, Watch>()
   private readonly refreshing = new Map<Role, Promise<PeerInfo[]>>()
-  private readonly timers: NodeJS.Timeout[] = []
+  private readonly probing = new Map<string, Promise<void>>()
+  private probeTimer: NodeJS.Timeout | null = null
   private readonly selfId: string
   private closed = false
 
   constructor (opts: DiscoveryOptions) {
     super()
-    this.opts = { announceIntervalMs: 5 * 60_000, refreshIntervalMs: 3_000, evictAfterFailures: 3, ...opts }
+    this.opts = {
+      announceIntervalMs: 5 * 60_000,
+      refreshIntervalMs: 5_000,
+      probeIntervalMs: 2_000,
+      probeTimeoutMs: 2_000,
+      lookupTimeoutMs: 3_000,
+      maxBackoffMs: 10_000,
+      ...withoutUndefined(opts)
+    } as Discovery['opts']
     this.selfId = opts.keyPair.publicKey.toString('hex')
   }
 
-  /** Announce on the role's topic now and again every announceIntervalMs. */
+  /**
+   * Announce on the role's topic now and again every announceIntervalMs. Resolves after the first
+   * attempt; a failed attempt is logged and retried with backoff, so a DHT that is not up yet
+   * only delays being found.
+   */
   async announce (role: Role): Promise<void> {
-    this.announced.add(role)
-    await this.announceOnce(role)
-    this.every(this.opts.announceIntervalMs, () => this.announceOnce(role))
+    if (this.closed || this.announcing.has(role)) return
+    this.announcing.set(role, null)
+    this.emit('announcing', role)
+    const backoff = new Backoff({ initialMs: 500, maxMs: Math.max(this.opts.maxBackoffMs, 1_000) * 3 })
+    const attempt = async (): Promise<void> => {
+      if (this.closed) return
+      let next: number
+      try {
+        await this.opts.dht.announce(roleTopic(this.opts.network, role), this.opts.keyPair).finished()
+        if (backoff.attempts > 0) this.opts.log.info({ role, attempts: backoff.attempts + 1 }, 'announced after retrying')
+        backoff.reset()
+        next = this.opts.announceIntervalMs
+        this.emit('announced', role)
+      } catch (err) {
+        next = backoff.next()
+        this.opts.log.warn({ role, err: (err as Error).message, retryInMs: next }, 'announce failed; retrying')
+      }
+      if (this.closed) return
+      const timer = setTimeout(() => { void attempt() }, next)
+      timer.unref()
+      this.announcing.set(role, timer)
+    }
+    await attempt()
   }
 
-  /** Keep the cache of a role's peers fresh in the background. */
+  /** Keep the peers of a role fresh in the background until unwatch. */
   watch (role: Role): void {
-    if (this.cache.has(role)) return
-    this.cache.set(role, new Map())
-    this.refresh(role).catch(() => {})
-    this.every(this.opts.refreshIntervalMs, () => this.refresh(role))
+    if (this.closed || this.watches.has(role)) return
+    this.cacheOf(role)
+    this.watches.set(role, { timer: null, failures: 0 })
+    void this.lookupRound(role)
+    this.startProbing()
+  }
+
+  /** Stop following a role (its cached peers stay as they were). */
+  unwatch (role: Role): void {
+    const watch = this.watches.get(role)
+    if (!watch) return
+    if (watch.timer) clearTimeout(watch.timer)
+    this.watches.delete(role)
   }
 
   /** Live peers of a role from the cache (call watch or refresh first). */
@@ -75,13 +145,18 @@ export class Discovery extends EventEmitter {
     return [...(this.cache.get(role)?.values() ?? [])]
   }
 
-  /** Look the role up on the DHT, probe what was found and what is cached; returns live peers. */
-  refresh (role: Role): Promise<PeerInfo[]> {
-    const running = this.refreshing.get(role)
-    if (running) return running
-    const next = this.doRefresh(role).finally(() => this.refreshing.delete(role))
-    this.refreshing.set(role, next)
-    return next
+  /**
+   * Look the role up now and probe peers that are new or due; returns the live peers.
+   * With maxWaitMs, answers with what is known by then and lets the round finish in the background.
+   */
+  refresh (role: Role, { maxWaitMs }: { maxWaitMs?: number } = {}): Promise<PeerInfo[]> {
+    let running = this.refreshing.get(role)
+    if (!running) {
+      running = this.doRefresh(role).finally(() => this.refreshing.delete(role))
+      this.refreshing.set(role, running)
+    }
+    if (maxWaitMs === undefined) return running
+    return Promise.race([running, delay(maxWaitMs).then(() => this.peers(role))])
   }
 
   /** Resolves with the live peers of a role once there are at least `count`. */
@@ -90,93 +165,212 @@ export class Discovery extends EventEmitter {
     const cached = this.peers(role)
     if (cached.length >= count) return cached
     const deadline = Date.now() + timeoutMs
-    let delay = 50
+    let wait = 100
     for (;;) {
-      const live = await this.refresh(role)
-      if (live.length >= count) return live
       if (this.closed) throw new HyperinferError('UNAVAILABLE', 'discovery closed')
-      if (Date.now() + delay > deadline) {
-        throw new HyperinferError('UNAVAILABLE', `no ${role} node found on network "${this.opts.network.name}" within ${timeoutMs} ms (found ${live.length}, need ${count}); ${this.opts.network.name === 'devnet' ? 'is the devnet running (npm start)?' : `is one running with the same --network and --network-secret, reaching the same --bootstrap?`}`)
+      const left = deadline - Date.now()
+      const live = await this.refresh(role, { maxWaitMs: Math.max(0, left) })
+      if (live.length >= count) return live
+      if (Date.now() + wait > deadline) {
+        throw new HyperinferError('UNAVAILABLE', `no ${role} node found on network "${this.opts.network.name}" within ${timeoutMs} ms (found ${live.length}, need ${count}); is the devnet running (npm start)?`)
       }
-      await new Promise(resolve => setTimeout(resolve, delay))
-      delay = Math.min(delay * 2, 1_000)
+      await this.nextUp(role, wait)
+      wait = Math.min(wait * 2, 1_000)
     }
   }
 
-  /** Report a failed call so the peer is probed and, if silent, marked down at once. */
+  /** A call failed at the transport level: probe the peer now so it is marked down at once if silent. */
   reportFailure (role: Role, publicKey: Buffer): void {
     const peer = this.cache.get(role)?.get(publicKey.toString('hex'))
-    if (peer) void this.probe(role, peer)
+    if (peer) void this.probe(peer)
+  }
+
+  /** The peer's connection closed: if it is still there, the probe redials it; if not, it is down now. */
+  connectionClosed (publicKey: Buffer): void {
+    for (const byId of this.cache.values()) {
+      const peer = byId.get(publicKey.toString('hex'))
+      if (peer?.status === 'up') void this.probe(peer)
+    }
+  }
+
+  /** The peer said goodbye (it is shutting down): down at once, redialled only with backoff. */
+  goodbye (publicKey: Buffer): void {
+    const id = publicKey.toString('hex')
+    for (const byId of this.cache.values()) {
+      const peer = byId.get(id)
+      if (!peer) continue
+      peer.failures = Math.max(peer.failures, 1)
+      peer.nextProbeAt = Date.now() + this.probeBackoff(peer)
+      this.markDown(peer, 'said goodbye')
+    }
   }
 
   async close (): Promise<void> {
+    if (this.closed) return
     this.closed = true
-    for (const timer of this.timers) clearInterval(timer)
+    for (const role of [...this.watches.keys()]) this.unwatch(role)
+    for (const timer of this.announcing.values()) if (timer) clearTimeout(timer)
+    if (this.probeTimer) clearTimeout(this.probeTimer)
     // Best effort: when the whole mesh shuts down at once, DHT queries only end by timing out.
-    const unannounce = Promise.allSettled([...this.announced].map(role =>
+    const unannounce = Promise.allSettled([...this.announcing.keys()].map(role =>
       this.opts.dht.unannounce(roleTopic(this.opts.network, role), this.opts.keyPair)))
-    await Promise.race([unannounce, new Promise(resolve => setTimeout(resolve, UNANNOUNCE_WAIT_MS).unref())])
+    await Promise.race([unannounce, delay(UNANNOUNCE_WAIT_MS)])
   }
 
-  private async announceOnce (role: Role): Promise<void> {
-    if (this.closed) return
-    await this.opts.dht.announce(roleTopic(this.opts.network, role), this.opts.keyPair).finished()
+  private cacheOf (role: Role): Map<string, Entry> {
+    let byId = this.cache.get(role)
+    if (!byId) this.cache.set(role, byId = new Map())
+    return byId
+  }
+
+  private async lookupRound (role: Role): Promise<void> {
+    const watch = this.watches.get(role)
+    if (!watch || this.closed) return
+    let ok = true
+    try {
+      await this.refresh(role)
+    } catch {
+      ok = false
+    }
+    if (this.watches.get(role) !== watch || this.closed) return
+    watch.failures = ok ? 0 : watch.failures + 1
+    // A role with nobody live is looked for more often; a failing DHT less often.
+    const base = this.peers(role).length === 0 ? Math.min(1_000, this.opts.refreshIntervalMs) : this.opts.refreshIntervalMs
+    const next = watch.failures === 0 ? base : Math.min(base * 2 ** watch.failures, 30_000)
+    watch.timer = setTimeout(() => { void this.lookupRound(role) }, next)
+    watch.timer.unref()
   }
 
   private async doRefresh (role: Role): Promise<PeerInfo[]> {
-    let byId = this.cache.get(role)
-    if (!byId) this.cache.set(role, byId = new Map())
+    const byId = this.cacheOf(role)
     const found = await this.lookup(role)
+    const now = Date.now()
+    const due: Entry[] = []
+    for (const entry of byId.values()) entry.listed = false
     for (const publicKey of found) {
       const id = publicKey.toString('hex')
-      if (!byId.has(id)) byId.set(id, { publicKey, id, role, status: 'down', lastSeen: 0, failures: 0 })
+      let entry = byId.get(id)
+      if (!entry) {
+        entry = { publicKey, id, role, status: 'down', lastSeen: 0, failures: 0, nextProbeAt: 0, listed: true }
+        byId.set(id, entry)
+      }
+      entry.listed = true
+      if (entry.status === 'down' && entry.nextProbeAt <= now) due.push(entry)
     }
-    await Promise.all([...byId.values()].map(peer => this.probe(role, peer)))
+    await Promise.all(due.map(entry => this.probe(entry)))
+    for (const entry of byId.values()) {
+      // Down and no longer announced (it left, or its record expired): forget it.
+      if (!entry.listed && entry.status === 'down' && entry.failures > 0) {
+        byId.delete(entry.id)
+        this.emit('forget', entry)
+      }
+    }
     return this.peers(role)
   }
 
   private async lookup (role: Role): Promise<Buffer[]> {
     if (this.closed) return []
     const keys = new Map<string, Buffer>()
+    const query = this.opts.dht.lookup(roleTopic(this.opts.network, role))
+    const timer = setTimeout(() => { query.destroy() }, this.opts.lookupTimeoutMs)
     try {
-      for await (const reply of this.opts.dht.lookup(roleTopic(this.opts.network, role))) {
+      for await (const reply of query) {
         for (const peer of reply.peers) {
           const id = peer.publicKey.toString('hex')
           if (id !== this.selfId) keys.set(id, peer.publicKey)
         }
       }
     } catch (err) {
-      this.opts.log.debug({ err, role }, 'lookup failed')
+      if (keys.size === 0) {
+        this.opts.log.debug({ err: (err as Error).message, role }, 'lookup failed')
+        throw err
+      }
+    } finally {
+      clearTimeout(timer)
     }
     return [...keys.values()]
   }
 
-  private async probe (role: Role, peer: PeerInfo): Promise<void> {
+  private startProbing (): void {
+    if (this.probeTimer || this.closed) return
+    const tick = async (): Promise<void> => {
+      const now = Date.now()
+      const work: Promise<void>[] = []
+      for (const role of this.watches.keys()) {
+        for (const entry of this.cache.get(role)?.values() ?? []) {
+          if (entry.status === 'up' || (entry.listed && entry.nextProbeAt <= now)) work.push(this.probe(entry))
+        }
+      }
+      await Promise.all(work)
+      if (this.closed) return
+      this.probeTimer = setTimeout(() => { void tick() }, this.opts.probeIntervalMs)
+      this.probeTimer.unref()
+    }
+    this.probeTimer = setTimeout(() => { void tick() }, this.opts.probeIntervalMs)
+    this.probeTimer.unref()
+  }
+
+  /** One probe per peer at a time. */
+  private probe (entry: Entry): Promise<void> {
+    const key = entry.role + ':' + entry.id
+    let running = this.probing.get(key)
+    if (!running) {
+      running = this.doProbe(entry).finally(() => this.probing.delete(key))
+      this.probing.set(key, running)
+    }
+    return running
+  }
+
+  private async doProbe (entry: Entry): Promise<void> {
+    if (this.closed) return
     try {
-      const health = await this.opts.probe(peer.publicKey)
-      if (health.role !== role) throw new HyperinferError('INVALID_ARGUMENT', `announced as ${role} but is ${health.role}`)
-      peer.health = health
-      peer.lastSeen = Date.now()
-      peer.failures = 0
-      if (peer.status !== 'up') {
-        peer.status = 'up'
-        this.emit('up', peer)
+      const health = await this.opts.probe(entry.publicKey, { timeoutMs: this.opts.probeTimeoutMs })
+      if (health.role !== entry.role) throw new HyperinferError('INVALID_ARGUMENT', `announced as ${entry.role} but is ${health.role}`)
+      entry.health = health
+      entry.lastSeen = Date.now()
+      entry.failures = 0
+      entry.nextProbeAt = 0
+      if (entry.status !== 'up' && !this.closed) {
+        entry.status = 'up'
+        this.emit('up', entry)
       }
     } catch (err) {
-      peer.failures++
-      if (peer.status === 'up') {
-        peer.status = 'down'
-        this.opts.log.info({ peer: peer.id.slice(0, 12), role, err: (err as Error).message }, 'peer stopped answering')
-        this.emit('down', peer)
-      }
-      if (peer.failures >= this.opts.evictAfterFailures) this.cache.get(role)?.delete(peer.id)
+      entry.failures++
+      entry.nextProbeAt = Date.now() + this.probeBackoff(entry)
+      this.markDown(entry, (err as Error).message)
     }
   }
 
-  private every (ms: number, fn: () => Promise<unknown>): void {
-    if (this.closed) return
-    const timer = setInterval(() => { fn().catch(err => this.opts.log.debug({ err }, 'periodic discovery task failed')) }, ms)
-    timer.unref()
-    this.timers.push(timer)
+  private probeBackoff (entry: Entry): number {
+    return Math.min(this.opts.maxBackoffMs, 500 * 2 ** Math.max(0, entry.failures - 1))
   }
+
+  private markDown (entry: Entry, reason: string): void {
+    if (entry.status !== 'up') return
+    entry.status = 'down'
+    this.opts.log.info({ peer: entry.id.slice(0, 12), role: entry.role, reason }, 'peer down')
+    this.emit('down', entry)
+  }
+
+  /** Resolves at the next 'up' of the role, or after ms. */
+  private nextUp (role: Role, ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const onUp = (peer: PeerInfo): void => { if (peer.role === role) done() }
+      const timer = setTimeout(() => { done() }, ms)
+      const done = (): void => {
+        clearTimeout(timer)
+        this.off('up', onUp)
+        resolve()
+      }
+      this.on('up', onUp)
+    })
+  }
+}
+
+function delay (ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms).unref())
+}
+
+function withoutUndefined<T extends object> (value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -13,6 +13,7 @@ export interface MeshClientOptions {
   publicNetwork?: boolean
   log?: Logger
   refreshIntervalMs?: number
+  probeIntervalMs?: number
 }
 
 /**
@@ -37,15 +38,26 @@ export class MeshClient {
       network: opts.network,
       keyPair,
       log: this.log,
-      probe: key => probeHealth(this.client(key)),
-      refreshIntervalMs: opts.refreshIntervalMs
+      probe: (key, probeOpts) => probeHealth(this.client(key), probeOpts),
+      refreshIntervalMs: opts.refreshIntervalMs,
+      probeIntervalMs: opts.probeIntervalMs
+    })
+    this.discovery.on('forget', (peer: { id: string }) => {
+      this.clients.get(peer.id)?.close()
+      this.clients.delete(peer.id)
     })
   }
 
   client (publicKey: Buffer): PeerClient {
     const id = publicKey.toString('hex')
     let client = this.clients.get(id)
-    if (!client) this.clients.set(id, client = new PeerClient(this.rpc, publicKey))
+    if (!client) {
+      client = new PeerClient(this.rpc, publicKey, {
+        onGoodbye: key => { this.discovery.goodbye(key) },
+        onClose: key => { this.discovery.connectionClosed(key) }
+      })
+      this.clients.set(id, client)
+    }
     return client
   }
 

@@ -11,9 +11,12 @@ import { health, metrics, type HealthResponse } from '../schemas/mesh.js'
 import { openFollowerBee, openOwnBee, type Bee } from '../store/bees.js'
 import { createDht, type BootstrapNode } from './dht.js'
 import { Discovery } from './discovery.js'
+import { registerMeshMetrics } from './process-metrics.js'
+import { methodsOfRole, servePlaceholders } from './readiness.js'
 import { PeerClient, probeHealth } from './rpc-client.js'
 import { RpcServer, unary, type ServedMethod } from './rpc-server.js'
 import type { NetworkId, Role } from './topic.js'
+import { encode, GOODBYE_EVENT } from './wire.js'
 
 export const VERSION = '0.1.0'
 
@@ -33,6 +36,8 @@ export interface MeshNodeOptions {
   announce?: boolean
   announceIntervalMs?: number
   refreshIntervalMs?: number
+  /** How often live peers of watched roles are probed (see Discovery). */
+  probeIntervalMs?: number
   /** Extra health details and status, asked on every `health` call. */
   healthCheck?: () => { status?: 'up' | 'degraded', details?: Record<string, unknown> }
 }
@@ -61,6 +66,8 @@ export class MeshNode {
   private readonly clients = new Map<string, PeerClient>()
   private readonly bees = new Set<Bee<unknown>>()
   private opened = false
+  private ready = false
+  private serverWatch: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
 
   constructor (opts: MeshNodeOptions) {
@@ -70,6 +77,7 @@ export class MeshNode {
     this.log = opts.log ?? createLogger(opts.role)
     this.registry = createRegistry()
     this.metrics = platformMetrics(this.registry)
+    registerMeshMetrics(this.registry, { dht: () => this.dhtNode, discovery: () => this.discoveryNode })
     mkdirSync(opts.dataDir, { recursive: true })
     this.store = new Corestore(join(opts.dataDir, 'corestore'))
   }
@@ -90,6 +98,7 @@ export class MeshNode {
     this.rpc = new RPC({ dht: this.dhtNode, keyPair: this.identity })
     this.server = this.rpc.createServer()
     this.rpcServer = new RpcServer(this.server, { service: this.role, metrics: this.metrics, log: this.log })
+    servePlaceholders(this.server, methodsOfRole(this.role), () => this.ready, this.role)
     this.rpcServer.serve([
       unary(health, () => this.health()),
       unary(metrics, async () => ({ contentType: this.registry.contentType, text: await this.registry.metrics() })),
@@ -106,11 +115,16 @@ export class MeshNode {
       network: this.opts.network,
       keyPair: this.identity,
       log: this.log,
-      probe: key => probeHealth(this.client(key)),
+      probe: (key, opts) => probeHealth(this.client(key), opts),
       announceIntervalMs: this.opts.announceIntervalMs,
-      refreshIntervalMs: this.opts.refreshIntervalMs
+      refreshIntervalMs: this.opts.refreshIntervalMs,
+      probeIntervalMs: this.opts.probeIntervalMs
     })
+    this.discoveryNode.on('forget', (peer: { id: string }) => { this.dropClient(peer.id) })
+    // A role is ready when it announces itself: it does so once its handlers are served.
+    this.discoveryNode.on('announcing', (role: Role) => { if (role === this.role) this.ready = true })
     this.opened = true
+    this.watchServerRecord()
     if (this.opts.announce !== false) await this.discoveryNode.announce(this.role)
     this.log.info({ publicKey: this.publicKey.toString('hex'), network: this.opts.network.name }, `${this.role} node listening`)
     return this
@@ -126,11 +140,21 @@ export class MeshNode {
     const id = publicKey.toString('hex')
     let client = this.clients.get(id)
     if (!client) {
-      client = new PeerClient(this.rpc, publicKey)
+      client = new PeerClient(this.rpc, publicKey, {
+        onGoodbye: key => { this.discoveryNode.goodbye(key) },
+        onClose: key => { this.discoveryNode.connectionClosed(key) }
+      })
       this.clients.set(id, client)
     }
     return client
   }
+
+  /** Serving its methods is the role's own business; a role that announces nothing says so here. */
+  markReady (): void {
+    this.ready = true
+  }
+
+  get isReady (): boolean { return this.ready }
 
   /** A Hyperbee this node writes, served to replicas over the swarm. */
   async ownBee<T> (name: string): Promise<Bee<T>> {
@@ -167,6 +191,51 @@ export class MeshNode {
     return this.closing
   }
 
+  /** A peer discovery forgot: its connection and client go too (nodes come and go for months). */
+  private dropClient (id: string): void {
+    const client = this.clients.get(id)
+    if (!client) return
+    client.close()
+    this.clients.delete(id)
+  }
+
+  /**
+   * hyperdht's server announces its record (how callers find our address) once at listen and then
+   * only every ~5 minutes when it has no relay node at all: a node that started while the DHT was
+   * unreachable could not be dialled for minutes after the DHT came back. Ask it to announce again,
+   * with backoff, until it has relays.
+   */
+  private watchServerRecord (): void {
+    const inner = (this.server as unknown as { _server?: { refresh?: () => void, _announcer?: { relays?: unknown[] } } })._server
+    if (!inner?.refresh) return
+    let waitMs = 1_000
+    const check = (): void => {
+      if (this.closing) return
+      const relays = inner._announcer?.relays?.length ?? 0
+      if (relays === 0) {
+        this.log.warn({ retryInMs: waitMs }, 'not reachable yet: the DHT holds no record of this node; announcing again')
+        inner.refresh?.()
+        waitMs = Math.min(waitMs * 2, 30_000)
+      } else {
+        waitMs = 30_000
+      }
+      this.serverWatch = setTimeout(check, waitMs)
+      this.serverWatch.unref()
+    }
+    this.serverWatch = setTimeout(check, waitMs)
+    this.serverWatch.unref()
+  }
+
+  /** Tell every caller connected to us that we are leaving, so they stop routing here at once. */
+  private sayGoodbye (): void {
+    const bye = encode({ at: Date.now() })
+    for (const channel of this.server.connections) {
+      try {
+        if (!channel.closed) channel.event(GOODBYE_EVENT, bye)
+      } catch { /* the connection is going anyway */ }
+    }
+  }
+
   private async replicate (discoveryKey: Buffer): Promise<void> {
     this.swarmNode.join(discoveryKey, { server: true, client: true })
     await this.swarmNode.flush()
@@ -179,6 +248,8 @@ export class MeshNode {
     }
     const started = Date.now()
     const step = (name: string): void => { this.log.debug({ ms: Date.now() - started }, `close: ${name}`) }
+    if (this.serverWatch) clearTimeout(this.serverWatch)
+    this.sayGoodbye()
     const graceful = (async () => {
       await this.discoveryNode.close()
       step('discovery')

@@ -4,7 +4,7 @@ import { fromWire, HyperinferError } from '../errors.js'
 import { health } from '../schemas/mesh.js'
 import type { StreamMethodDef, UnaryMethodDef } from './method.js'
 import { RpcStream } from './rpc-stream.js'
-import { encode, STREAM_CANCEL_EVENT, STREAM_CHUNK_EVENT, type ChunkEnvelope, type ResponseEnvelope } from './wire.js'
+import { encode, GOODBYE_EVENT, STREAM_CANCEL_EVENT, STREAM_CHUNK_EVENT, type ChunkEnvelope, type ResponseEnvelope } from './wire.js'
 
 export interface CallOptions { timeoutMs?: number, signal?: AbortSignal }
 export interface StreamOptions {
@@ -15,6 +15,14 @@ export interface StreamOptions {
   firstChunkTimeoutMs?: number
   /** How long the final response may take after an abort (it carries the usage of what was produced). */
   drainTimeoutMs?: number
+}
+
+/** What the owner of a client hears about the peer's connection (discovery follows it). */
+export interface PeerClientHooks {
+  /** The peer is shutting down on purpose. */
+  onGoodbye? (publicKey: Buffer): void
+  /** An open connection to the peer closed without a goodbye. */
+  onClose? (publicKey: Buffer): void
 }
 
 /** How long an unfinished stream may run in all; bounds protomux's own bookkeeping. */
@@ -32,10 +40,12 @@ export class PeerClient {
   private readonly streams = new Map<number, RpcStream<unknown, unknown>>()
   private nextStreamId = 1
   private closed = false
+  private readonly hooks: PeerClientHooks
 
-  constructor (rpc: RPC, publicKey: Buffer) {
+  constructor (rpc: RPC, publicKey: Buffer, hooks: PeerClientHooks = {}) {
     this.rpc = rpc
     this.publicKey = publicKey
+    this.hooks = hooks
   }
 
   get connected (): boolean {
@@ -108,10 +118,20 @@ export class PeerClient {
     const client = this.rpc.connect(this.publicKey)
     this.client = client
     this.opened = false
-    client.on('open', () => { if (this.client === client) this.opened = true })
+    let wasOpen = false
+    let saidGoodbye = false
+    client.on('open', () => {
+      wasOpen = true
+      if (this.client === client) this.opened = true
+    })
     client.rpc?.respond(STREAM_CHUNK_EVENT, value => { this.onChunk(value) })
+    client.rpc?.respond(GOODBYE_EVENT, () => {
+      saidGoodbye = true
+      this.hooks.onGoodbye?.(this.publicKey)
+    })
     client.on('close', () => {
       if (this.client === client) this.client = null
+      if (wasOpen && !saidGoodbye && !this.closed) this.hooks.onClose?.(this.publicKey)
     })
     return client
   }
@@ -185,9 +205,9 @@ function raceAbort<T> (pending: Promise<T>, signal: AbortSignal): Promise<T> {
  * open forever: when the probe fails, the connection is dropped and the next probe dials anew
  * (which is how a restarted peer with the same key is found again).
  */
-export async function probeHealth (client: PeerClient): Promise<z.output<typeof health.response>> {
+export async function probeHealth (client: PeerClient, opts: { timeoutMs?: number } = {}): Promise<z.output<typeof health.response>> {
   try {
-    return await client.call(health, {})
+    return await client.call(health, {}, { timeoutMs: opts.timeoutMs })
   } catch (err) {
     client.reset()
     throw err

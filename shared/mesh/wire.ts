@@ -6,6 +6,8 @@ export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 /** Event names on the connection that carry stream chunks and cancellations. */
 export const STREAM_CHUNK_EVENT = '~chunk'
 export const STREAM_CANCEL_EVENT = '~cancel'
+/** Sent by a node that is shutting down on every connection it serves, so callers drop it at once. */
+export const GOODBYE_EVENT = '~goodbye'
 
 export interface RequestEnvelope { b: unknown, s?: number }
 export type ResponseEnvelope = { ok: true, r: unknown } | { ok: false, e: WireError }
