@@ -61,7 +61,8 @@ export class WorkerPool {
 
   /** Looks again right now (after a miss, or when every candidate failed). */
   async refresh (): Promise<void> {
-    await this.opts.discovery.refresh('inference')
+    // Bounded: a model nobody serves fails fast with MODEL_UNAVAILABLE; the round itself finishes in the background.
+    await this.opts.discovery.refresh('inference', { maxWaitMs: 1_000 })
   }
 
   begin (state: WorkerState): void {
