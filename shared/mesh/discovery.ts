@@ -172,7 +172,7 @@ export class Discovery extends EventEmitter {
       const live = await this.refresh(role, { maxWaitMs: Math.max(0, left) })
       if (live.length >= count) return live
       if (Date.now() + wait > deadline) {
-        throw new HyperinferError('UNAVAILABLE', `no ${role} node found on network "${this.opts.network.name}" within ${timeoutMs} ms (found ${live.length}, need ${count}); is the devnet running (npm start)?`)
+        throw new HyperinferError('UNAVAILABLE', `no ${role} node found on network "${this.opts.network.name}" within ${timeoutMs} ms (found ${live.length}, need ${count}); ${this.opts.network.name === 'devnet' ? 'is the devnet running (npm start)?' : 'is one running with the same --network and --network-secret, reaching the same --bootstrap?'}`)
       }
       await this.nextUp(role, wait)
       wait = Math.min(wait * 2, 1_000)
