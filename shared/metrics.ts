@@ -14,6 +14,10 @@ export interface PlatformMetrics {
   activeUsers: Gauge<'time_window'>
   queueDepth: Gauge<'model'>
   workers: Gauge<'model' | 'state'>
+  /** The gateway's admission queue (requests waiting for a worker slot). */
+  gatewayQueueDepth: Gauge<'model'>
+  gatewayQueueWait: Histogram<'model'>
+  refunds: Counter<'reason'>
   cacheHits: Counter<string>
   cacheMisses: Counter<string>
 }
@@ -39,6 +43,9 @@ export function platformMetrics (registry: Registry): PlatformMetrics {
     activeUsers: new Gauge({ name: `${METRIC_PREFIX}active_users`, help: 'Distinct users with at least one request in the window', labelNames: ['time_window'], registers }),
     queueDepth: new Gauge({ name: `${METRIC_PREFIX}inference_queue_depth`, help: 'Inference requests waiting or running, by model', labelNames: ['model'], registers }),
     workers: new Gauge({ name: `${METRIC_PREFIX}workers`, help: 'Inference workers known to this node, by model and state', labelNames: ['model', 'state'], registers }),
+    gatewayQueueDepth: new Gauge({ name: `${METRIC_PREFIX}queue_depth`, help: 'Requests waiting at the gateway for a worker slot, by model', labelNames: ['model'], registers }),
+    gatewayQueueWait: new Histogram({ name: `${METRIC_PREFIX}queue_wait_seconds`, help: 'Time requests waited at the gateway for a worker slot, by model', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
+    refunds: new Counter({ name: `${METRIC_PREFIX}refunds_total`, help: 'Requests no worker accepted, refunded (request slot and token reservation), by reason', labelNames: ['reason'], registers }),
     cacheHits: new Counter({ name: `${METRIC_PREFIX}cache_hits_total`, help: 'Responses served from the response cache', registers }),
     cacheMisses: new Counter({ name: `${METRIC_PREFIX}cache_misses_total`, help: 'Cacheable requests that missed the response cache', registers })
   }

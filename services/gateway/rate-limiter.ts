@@ -16,8 +16,8 @@ export class SlidingWindowLimiter {
     this.windowMs = windowMs
   }
 
-  /** Admit one request for all subjects or throw RATE_LIMITED with when to retry. */
-  take (subjects: readonly { id: string, limit: number }[], now = Date.now()): void {
+  /** Admit one request for all subjects or throw RATE_LIMITED with when to retry; returns the admission time (for a refund). */
+  take (subjects: readonly { id: string, limit: number }[], now = Date.now()): number {
     let retryAfterMs = 0
     let blocked: string | null = null
     for (const { id, limit } of subjects) {
@@ -37,6 +37,18 @@ export class SlidingWindowLimiter {
       })
     }
     for (const { id } of subjects) this.log(id).push(now)
+    return now
+  }
+
+  /** Gives back the slot of a request admitted at `at` that no worker served. */
+  refund (ids: readonly string[], at: number): void {
+    for (const id of ids) {
+      const log = this.windows.get(id)
+      if (!log) continue
+      const i = log.lastIndexOf(at)
+      if (i >= 0) log.splice(i, 1)
+      if (log.length === 0) this.windows.delete(id)
+    }
   }
 
   /** Requests used in the current window and when the oldest of them leaves it. */

@@ -53,6 +53,11 @@ export class TokenQuota {
     this.add(reservation.userId, reservation.day, actualTokens)
   }
 
+  /** Gives the whole reservation back (no worker served the request). */
+  refund (reservation: Reservation): void {
+    this.settle(reservation, 0)
+  }
+
   add (userId: string, day: string, tokens: number): void {
     const key = `${day}/${userId}`
     this.used.set(key, (this.used.get(key) ?? 0) + tokens)

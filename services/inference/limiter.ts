@@ -2,16 +2,21 @@ import { HyperinferError } from '../../shared/errors.js'
 
 interface Waiter { resolve (): void, reject (err: Error): void }
 
-/** At most `concurrency` holders at once and at most `queueSize` waiting; beyond that BUSY at once. */
+/**
+ * At most `concurrency` holders at once and at most `queueSize` waiting; beyond that BUSY at once.
+ * `onChange` hears every change of running or queued (capacity is pushed to gateways from it).
+ */
 export class Limiter {
   readonly concurrency: number
   readonly queueSize: number
   private active = 0
   private readonly waiting: Waiter[] = []
+  private readonly onChange: () => void
 
-  constructor (concurrency: number, queueSize: number) {
+  constructor (concurrency: number, queueSize: number, onChange: () => void = () => {}) {
     this.concurrency = concurrency
     this.queueSize = queueSize
+    this.onChange = onChange
   }
 
   get running (): number { return this.active }
@@ -22,6 +27,7 @@ export class Limiter {
     signal.throwIfAborted()
     if (this.active < this.concurrency) {
       this.active++
+      this.onChange()
       return this.releaser()
     }
     if (this.waiting.length >= this.queueSize) {
@@ -40,9 +46,11 @@ export class Limiter {
         const i = this.waiting.indexOf(waiter)
         if (i >= 0) this.waiting.splice(i, 1)
         reject(new HyperinferError('CANCELLED', 'cancelled while queued'))
+        this.onChange()
       }
       signal.addEventListener('abort', onAbort, { once: true })
       this.waiting.push(waiter)
+      this.onChange()
     })
     return this.releaser()
   }
@@ -55,6 +63,7 @@ export class Limiter {
       const next = this.waiting.shift()
       if (next) next.resolve()
       else this.active--
+      this.onChange()
     }
   }
 }

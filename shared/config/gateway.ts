@@ -14,7 +14,18 @@ export const gatewaySection = z.strictObject({
   /** How often inference workers are looked up and probed. */
   discoveryIntervalMs: z.number().int().min(100).default(2_000),
   /** How often last-used times of keys are sent to the auth node. */
-  touchKeysIntervalMs: z.number().int().min(100).default(10_000)
+  touchKeysIntervalMs: z.number().int().min(100).default(10_000),
+  /** Requests wait here, per model, while no worker has a free slot. */
+  queue: z.strictObject({
+    /** Requests waiting per model at most; more are refused BUSY (and refunded). */
+    maxPerModel: z.number().int().min(0).max(1_000_000).default(1_000),
+    /** Longest wait for a worker slot; a request may ask for less. Then TIMEOUT (and refunded). */
+    timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    /** Share of the dispatches each plan's users get while users compete (deficit round robin). */
+    planWeights: z.record(z.string(), z.number().positive().max(1_000)).default({ premium: 4 }),
+    /** A waiting stream is told its position this often (and first after this long). */
+    positionIntervalMs: z.number().int().min(50).default(1_000)
+  }).prefault({})
 })
 
 export type GatewayConfig = z.infer<typeof gatewaySection>
@@ -23,5 +34,7 @@ export type GatewayConfig = z.infer<typeof gatewaySection>
 export const gatewayEnv: EnvOverrides = {
   GATEWAY_MAX_ATTEMPTS: { path: 'gateway.maxAttempts', parse: 'number' },
   GATEWAY_WORKER_IDLE_TIMEOUT_MS: { path: 'gateway.workerIdleTimeoutMs', parse: 'number' },
-  GATEWAY_WORKER_FIRST_TOKEN_TIMEOUT_MS: { path: 'gateway.workerFirstTokenTimeoutMs', parse: 'number' }
+  GATEWAY_WORKER_FIRST_TOKEN_TIMEOUT_MS: { path: 'gateway.workerFirstTokenTimeoutMs', parse: 'number' },
+  GATEWAY_QUEUE_MAX_PER_MODEL: { path: 'gateway.queue.maxPerModel', parse: 'number' },
+  GATEWAY_QUEUE_TIMEOUT_MS: { path: 'gateway.queue.timeoutMs', parse: 'number' }
 }
