@@ -6,9 +6,10 @@ import type { DailyCounter, RequestRecord } from '../services/gateway/usage-log.
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { createKey, login, register } from '../shared/schemas/auth.js'
-import { infer, models } from '../shared/schemas/gateway.js'
+import { infer, models, quota } from '../shared/schemas/gateway.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { spawnRole } from './helpers/processes.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'gpt-fake'
 
@@ -42,30 +43,43 @@ t.test('after kill -9 of the gateway under load, every acknowledged request is i
     await new Promise(resolve => setTimeout(resolve, 100))
   }
 
-  const acknowledged = new Set<string>()
+  const acknowledged = new Map<string, { promptTokens: number, completionTokens: number }>()
   let stop = false
+  let cutOff = 0
   const loops = Array.from({ length: 16 }, async () => {
     while (!stop) {
       try {
         const result = await gateway.stream(infer, { apiKey: key, model: MODEL, prompt: 'load', maxTokens: 3 }, { idleTimeoutMs: 3_000 }).result
-        if (result.recorded) acknowledged.add(result.requestId)
+        if (result.recorded) acknowledged.set(result.requestId, { promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens })
       } catch {
-        if (stop) return
+        if (stop) cutOff++
       }
     }
   })
-  while (acknowledged.size < 60) await new Promise(resolve => setTimeout(resolve, 20))
+  const loadDeadline = Date.now() + 60_000
+  while (acknowledged.size < 60 && Date.now() < loadDeadline) await new Promise(resolve => setTimeout(resolve, 20))
+  const beforeKill = acknowledged.size
   await gatewayProcess.kill9()
   stop = true
   await Promise.all(loops)
-  t.ok(acknowledged.size >= 60, `${acknowledged.size} requests acknowledged before the kill`)
+  if (beforeKill < 60) t.fail(`only ${beforeKill} requests were acknowledged within 60 s of load; the kill came too early to mean much`)
+  t.ok(cutOff > 0, `${cutOff} requests were in flight when the gateway was killed`)
 
   const restarted = await createGatewayNode({ ...base, dataDir: gatewayDir })
   mesh.closeLater(() => restarted.close())
   const logged = new Map<string, RequestRecord>()
-  for await (const record of restarted.usage.range<RequestRecord>('requests/', 'requests/~')) logged.set(record.id, record)
-  const missing = [...acknowledged].filter(id => !logged.has(id))
+  for await (const record of restarted.usage.requestsSince('')) logged.set(record.id, record)
+  const missing = [...acknowledged.keys()].filter(id => !logged.has(id))
   t.same(missing, [], 'every acknowledged request is in the log')
+  const records = [...logged.values()]
+  t.same(records.filter(r => r.status === 'PENDING').map(r => r.id), [], 'no intent is left unsettled after the restart')
+  const abandoned = records.filter(r => r.status === 'UNSETTLED')
+  t.same(abandoned.filter(r => r.completionTokens !== r.reservedTokens || !(r.reservedTokens! > 0)).map(r => r.id), [],
+    `intents the killed gateway never settled (${abandoned.length}, ${abandoned.filter(r => acknowledged.has(r.id)).length} of them acknowledged) are billed at their reservation`)
+  const settledAcks = records.filter(r => r.status === 'OK' && acknowledged.has(r.id))
+  t.ok(settledAcks.length > 0, `${settledAcks.length} acknowledged requests were settled before the kill`)
+  t.same(settledAcks.filter(r => r.promptTokens !== acknowledged.get(r.id)!.promptTokens || r.completionTokens !== acknowledged.get(r.id)!.completionTokens).map(r => r.id), [],
+    'settled records carry the usage the caller was told')
 
   const sums = new Map<string, { requests: number, promptTokens: number, completionTokens: number }>()
   for (const record of logged.values()) {
@@ -81,4 +95,39 @@ t.test('after kill -9 of the gateway under load, every acknowledged request is i
     const counter = await restarted.usage.dailyCounter(userId, date) as DailyCounter
     t.same({ requests: counter.requests, promptTokens: counter.promptTokens, completionTokens: counter.completionTokens }, sum, `daily counter ${date} equals the sum of the log`)
   }
+
+  // The restarted gateway's quota continues from the log, reservations of abandoned intents included.
+  const today = new Date().toISOString().slice(0, 10)
+  const billedToday = records.filter(r => r.at.startsWith(today)).reduce((n, r) => n + r.promptTokens + r.completionTokens, 0)
+  const restartedRpc = client.client(restarted.node.publicKey)
+  const status = await until('the restarted gateway to know the key', () => restartedRpc.call(quota, { apiKey: key }).catch(() => undefined))
+  t.equal(status.tokens.used, billedToday, `the restarted gateway's quota counts the ${billedToday} tokens billed today`)
+})
+
+t.test('intents admitted and never settled are billed at their reservation on the next start', async t => {
+  const mesh = await createTestMesh(t)
+  const base = { network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 300 }
+  const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), auth: { scrypt: { N: 1024, r: 8, p: 1 } } })
+  mesh.closeLater(() => auth.close())
+  const dataDir = mesh.dir('gateway')
+  const first = await createGatewayNode({ ...base, dataDir })
+  const at = new Date().toISOString()
+  const intent = (id: string, reservedTokens: number) => ({ id, at, userId: 'u1', keyId: 'k1', model: 'm', promptSha256: '0'.repeat(64), reservedTokens })
+  await Promise.all([first.usage.admit(intent('settled', 100)), first.usage.admit(intent('lost-a', 40)), first.usage.admit(intent('lost-b', 2))])
+  first.usage.settle({ ...intent('settled', 100), worker: 'w', promptTokens: 5, completionTokens: 7, latencyMs: 1, ttftMs: 1, status: 'OK' })
+  await first.close()
+
+  const second = await createGatewayNode({ ...base, dataDir })
+  mesh.closeLater(() => second.close())
+  const byId = new Map<string, RequestRecord>()
+  for await (const record of second.usage.requestsSince(at)) byId.set(record.id, record)
+  t.same([...byId.keys()].sort(), ['lost-a', 'lost-b', 'settled'])
+  t.match(byId.get('settled'), { status: 'OK', promptTokens: 5, completionTokens: 7 }, 'the settled request keeps what the worker reported')
+  t.match(byId.get('lost-a'), { status: 'UNSETTLED', promptTokens: 0, completionTokens: 40 }, 'an abandoned intent is billed its reservation')
+  t.match(byId.get('lost-b'), { status: 'UNSETTLED', promptTokens: 0, completionTokens: 2 })
+  const counter = await second.usage.dailyCounter('u1', at.slice(0, 10))
+  t.match(counter, { requests: 3, promptTokens: 5, completionTokens: 49 }, 'the daily counter adds them up')
+  const recent = []
+  for await (const record of second.usage.recentRequests('u1', 10)) recent.push(record.id)
+  t.same(recent.sort(), ['lost-a', 'lost-b', 'settled'], 'the per-user index finds every request')
 })

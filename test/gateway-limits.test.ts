@@ -93,6 +93,6 @@ t.test('a client aborting mid-stream stops the worker and the produced tokens ar
   const counter = await platform.gateway.usage.dailyCounter(account.userId, new Date().toISOString().slice(0, 10))
   t.equal(counter?.completionTokens, final.usage.completionTokens, 'the usage log has the produced tokens')
   const recent = []
-  for await (const r of platform.gateway.usage.range<RequestRecord>(`requests-by-user/${account.userId}/`, `requests-by-user/${account.userId}/~`)) recent.push(r)
+  for await (const r of platform.gateway.usage.recentRequests(account.userId, 100)) recent.push(r)
   t.same(recent.map(r => r.status), ['CANCELLED'])
 })

@@ -7,7 +7,6 @@ import { infer, models, quota, usage } from '../../shared/schemas/gateway.js'
 import { inferenceModels, type ModelInfo } from '../../shared/schemas/inference.js'
 import { authenticate, runInference, type InferDeps } from './infer.js'
 import { nextUtcMidnight, utcDay } from './token-quota.js'
-import { dailyKey, type DailyCounter, type RequestRecord } from './usage-log.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
@@ -78,14 +77,11 @@ export function gatewayMethods (deps: InferDeps): ServedMethod[] {
       }
       const days = []
       const from = utcDay(Date.now() - (req.days - 1) * DAY_MS)
-      for await (const entry of usageLog.bee.createReadStream({ gte: dailyKey(userId, from), lt: dailyKey(userId, '~') })) {
-        days.push({ day: entry.key.slice(entry.key.lastIndexOf('/') + 1), ...(entry.value as DailyCounter) })
-      }
+      for await (const day of usageLog.dailyCounters(userId, from)) days.push(day)
       const recent = []
       if (req.recent > 0) {
-        const prefix = `requests-by-user/${userId}/`
-        for await (const entry of usageLog.bee.createReadStream({ gt: prefix, lt: prefix + '~', reverse: true, limit: req.recent })) {
-          const { userId: _owner, promptSha256: _hash, ...rest } = entry.value as RequestRecord
+        for await (const record of usageLog.recentRequests(userId, req.recent)) {
+          const { userId: _owner, promptSha256: _hash, reservedTokens: _reserved, ...rest } = record
           recent.push(rest)
         }
       }

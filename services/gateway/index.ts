@@ -10,7 +10,7 @@ import { gatewayMethods } from './api.js'
 import { KeyTouches } from './key-touches.js'
 import { SlidingWindowLimiter } from './rate-limiter.js'
 import { TokenQuota, utcDay } from './token-quota.js'
-import { UsageLog, type RequestRecord } from './usage-log.js'
+import { UsageLog } from './usage-log.js'
 import { WorkerPool } from './worker-pool.js'
 import { logUnapprovedWorkers } from './unapproved-workers.js'
 
@@ -58,7 +58,10 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
   await node.open()
   try {
     const accounts = await new AccountReplica(node).open()
-    const usage = new UsageLog(await node.ownBee('usage'), { maxBatch: config.usageBatch })
+    const usage = new UsageLog(await node.ownBee('usage'), {
+      maxBatch: config.usageBatch,
+      onError: err => { node.log.error({ err }, 'usage records not written; a restart bills their intents at the reservation') }
+    })
     const limiter = new SlidingWindowLimiter(HOUR_MS)
     const quota = new TokenQuota()
     await restoreFromLog(usage, limiter, quota)
@@ -97,13 +100,20 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
   }
 }
 
-/** After a restart, limits and quotas continue from the request log instead of starting over. */
+/**
+ * After a restart: intents the previous process admitted but never settled are billed at their
+ * reservation, then limits and quotas continue from the request log instead of starting over.
+ */
 async function restoreFromLog (usage: UsageLog, limiter: SlidingWindowLimiter, quota: TokenQuota): Promise<void> {
   const now = Date.now()
   const today = utcDay(now)
-  const since = new Date(Math.min(now - HOUR_MS, Date.parse(today))).toISOString()
+  const windowStart = new Date(Math.min(now - HOUR_MS, Date.parse(today))).toISOString()
+  const pendingSince = await usage.pendingSince()
+  await usage.settleAbandoned(pendingSince !== null && pendingSince < windowStart ? pendingSince : windowStart)
   const byKey = new Map<string, number[]>()
-  for await (const record of usage.range<RequestRecord>(`requests/${since}`, 'requests/~')) {
+  for await (const record of usage.requestsSince(windowStart)) {
+    // Refunded requests (no worker served them) count against nothing.
+    if (record.billed === false) continue
     const at = Date.parse(record.at)
     if (at > now - HOUR_MS) {
       for (const id of [`key:${record.keyId}`, `user:${record.userId}`]) {
