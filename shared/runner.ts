@@ -6,6 +6,8 @@ import { meshConfigFromFlags, resolveMesh, type MeshAddress } from './config/net
 import { HyperinferError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import type { Role } from './mesh/topic.js'
+import { warnWhenAlone } from './mesh/alone-warning.js'
+import type { Discovery } from './mesh/discovery.js'
 
 const SHUTDOWN_LIMIT_MS = 15_000
 
@@ -71,6 +73,8 @@ export async function runRole (program: RoleProgram, argv: string[]): Promise<Cl
   const dataDir = typeof flags.dataDir === 'string' ? resolve(flags.dataDir) : join(config.home, program.role)
   const base: NodeBase = { dataDir, network: mesh.network, bootstrap: mesh.bootstrap, publicNetwork: mesh.publicNetwork, log }
   const node = await program.start({ config, mesh, dataDir, log, flags, node: base })
+  const discovery = (node as { node?: { discovery?: Discovery } }).node?.discovery
+  const alone = discovery ? warnWhenAlone(discovery, mesh.network.name, log) : null
   goodbye(async () => {
     log.info('shutting down')
     const forced = setTimeout(() => {
@@ -78,6 +82,7 @@ export async function runRole (program: RoleProgram, argv: string[]): Promise<Cl
       process.exit(1)
     }, SHUTDOWN_LIMIT_MS)
     forced.unref()
+    alone?.close()
     await node.close()
   })
   return node

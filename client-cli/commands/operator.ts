@@ -8,6 +8,7 @@ interface InitFlags { host: string, port: string, name?: string, admin: string }
 
 /** `hyperinfer init`: a new mesh's name, secret and join string, and the command for each kind of host. */
 export function registerOperatorCommands (program: Command): void {
+  registerNetworkCommand(program)
   program.command('init')
     .description('create a mesh: generate a network name and secret and print the command for each host, with a join string')
     .requiredOption('--host <addr>', 'IPv4 address of the bootstrap host, reachable by every other host')
@@ -37,6 +38,26 @@ export function registerOperatorCommands (program: Command): void {
       ]
       for (const host of hosts) lines.push(`# ${host.what}`, ...host.commands, '')
       process.stdout.write(lines.join('\n'))
+    })
+}
+
+/** `hyperinfer network`: which mesh this command line points at, without connecting to it. */
+function registerNetworkCommand (program: Command): void {
+  program.command('network')
+    .description('show the mesh the flags, env and config point at (network, whether a secret is set, bootstrap) without connecting')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const [{ loadConfig }, { describeMesh, meshConfigFromFlags, resolveMesh }, { printJson }] = await Promise.all([
+        import('../../shared/config/index.js'), import('../../shared/config/network.js'), import('../output.js')
+      ])
+      const address = resolveMesh(loadConfig({ flags: meshConfigFromFlags(globalOptions(cmd)) }))
+      const view = {
+        network: address.network.name,
+        secret: address.network.secret === undefined ? 'none' : 'set',
+        bootstrap: (address.bootstrap ?? []).map(node => `${node.host}:${node.port}`),
+        publicNetwork: address.publicNetwork
+      }
+      if (globalOptions(cmd).json === true) return printJson(view)
+      process.stdout.write(`${describeMesh(address)}; secret ${view.secret}\n`)
     })
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import type { RoleProgram } from '../../shared/runner.js'
+import { logApprovalState } from './approval-notice.js'
 import { createInferenceNode } from './index.js'
 
 const int = (v: string): number => Number.parseInt(v, 10)
@@ -34,9 +35,17 @@ export const program: RoleProgram = {
     }
   },
   async start ({ config, node }) {
-    return createInferenceNode({
+    const worker = await createInferenceNode({
       ...node,
       inference: config.inference
     })
+    const approval = logApprovalState(worker.node)
+    return {
+      node: worker.node,
+      close: async () => {
+        approval.close()
+        await worker.close()
+      }
+    }
   }
 }
