@@ -1,6 +1,6 @@
 // `npm start`: a local mesh on 127.0.0.1 — a DHT bootstrap in this process and one process
-// per role — with data under ./.hyperinfer (HYPERINFER_HOME). Ctrl-C stops everything.
-import { spawn, type ChildProcess } from 'node:child_process'
+// per role — with data under ./.hyperinfer (HYPERINFER_HOME). A role that crashes is restarted
+// with backoff (5 restarts a minute at most). Ctrl-C stops everything.
 import { existsSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import goodbye from 'graceful-goodbye'
@@ -12,6 +12,7 @@ import type { Role } from '../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../shared/paths.js'
 import { models } from '../shared/schemas/gateway.js'
 import { BUNDLED_MODEL_NAME, devnetRoles, printBanner } from './devnet-roles.js'
+import { Supervisor } from './devnet-supervisor.js'
 
 const root = PACKAGE_ROOT
 const home = resolve(process.env.HYPERINFER_HOME ?? '.hyperinfer')
@@ -23,20 +24,20 @@ const bootstrap = await startLocalBootstrap(preferredPort).catch(() => startLoca
 writeDevnetInfo(home, { network, bootstrap: formatBootstrap(bootstrap.bootstrap), pid: process.pid, startedAt: new Date().toISOString() })
 console.log(`devnet: bootstrap on ${formatBootstrap(bootstrap.bootstrap).join(', ')}, data in ${home}`)
 
-const children = new Map<Role, ChildProcess>()
 let stopping = false
+const supervisor = new Supervisor()
+// Extra node flags for every role, e.g. DEVNET_NODE_ARGS=--cpu-prof to profile an idle mesh.
+const nodeArgs = (process.env.DEVNET_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 function startRole (role: Role, args: string[]): void {
   // Compiled (npm start) the children run from dist/ without tsx; from source (tests) through tsx.
   const { file, execArgv } = programEntry(`services/${role}/main`)
-  const child = spawn(process.execPath, [...execArgv, file, '--home', home, ...args], {
+  supervisor.start({
+    name: role,
+    command: process.execPath,
+    args: [...execArgv, ...nodeArgs, file, '--home', home, ...args],
     cwd: root,
-    env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network },
-    stdio: ['ignore', 'inherit', 'inherit']
-  })
-  children.set(role, child)
-  child.on('exit', (code, signal) => {
-    if (!stopping) console.error(`devnet: ${role} exited (${signal ?? code}); stop with Ctrl-C and run \`npm start\` again`)
+    env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }
   })
 }
 
@@ -51,11 +52,8 @@ process.on('SIGTERM', ignoreRepeat)
 goodbye(async () => {
   stopping = true
   console.log('devnet: stopping')
-  await Promise.all([...children.values()].map(child => new Promise<void>(done => {
-    if (child.exitCode !== null || child.signalCode !== null) return done()
-    child.once('exit', () => done())
-    child.kill('SIGTERM')
-  })))
+  clearInterval(progress)
+  await supervisor.stop()
   await client.close()
   await bootstrap.close()
   rmSync(devnetFile(home), { force: true })
@@ -75,10 +73,27 @@ async function untilGatewayServes (model: string, timeoutMs: number): Promise<vo
   }
 }
 
+/** While starting, say every few seconds what the devnet still waits for. */
+const waitingFor = new Map<string, string>(roles.map(({ role }) => [role, 'not found on the DHT yet']))
+waitingFor.set('routing', `the gateway to route ${BUNDLED_MODEL_NAME}`)
+const progress = setInterval(() => {
+  if (waitingFor.size > 0) console.log(`devnet: waiting for ${[...waitingFor].map(([what, state]) => what === 'routing' ? state : `${what} (${state})`).join(', ')}`)
+}, 5_000)
+progress.unref()
+supervisor.on('failed', (role: string) => { waitingFor.delete(role) })
+
 try {
-  await Promise.all(roles.map(({ role }) => client.discovery.waitFor(role, { timeoutMs: 120_000 })))
+  await Promise.all(roles.map(async ({ role }) => {
+    await client.discovery.waitFor(role, { timeoutMs: 120_000 })
+    waitingFor.delete(role)
+  }))
   await untilGatewayServes(BUNDLED_MODEL_NAME, 120_000)
+  waitingFor.delete('routing')
   printBanner({ home, roles: roles.map(r => r.role), bootstrap: formatBootstrap(bootstrap.bootstrap) })
 } catch (err) {
   console.error(`devnet: not every role came up: ${(err as Error).message}`)
+} finally {
+  clearInterval(progress)
+  // Ready: the devnet's own client has nothing left to look for; watching five roles forever cost CPU.
+  for (const { role } of roles) client.discovery.unwatch(role)
 }
