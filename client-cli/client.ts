@@ -6,7 +6,13 @@ import { MeshClient } from '../shared/mesh/mesh-client.js'
 import type { PeerInfo } from '../shared/mesh/discovery.js'
 import type { RpcStream } from '../shared/mesh/rpc-stream.js'
 import { infer, models, quota, usage, type ChatMessage, type InferResult } from '../shared/schemas/gateway.js'
+import { probeHealth } from '../shared/mesh/rpc-client.js'
+import type { MeshAddress } from '../shared/config/network.js'
+import { forgetGateway, rememberedGateway, rememberGateway } from './gateway-memory.js'
 import { lastApiKey } from './session.js'
+
+/** How long a remembered gateway may take to answer before the DHT is asked for another. */
+const REMEMBERED_GATEWAY_PROBE_MS = 2_000
 
 export interface HyperinferClientOptions {
   /** Default: HYPERINFER_API_KEY, else the last key created with `hyperinfer keys create`. */
@@ -23,6 +29,8 @@ export interface HyperinferClientOptions {
   mesh?: MeshClient
   /** How long to look for a gateway. */
   discoveryTimeoutMs?: number
+  /** Dial the gateway reached last time (kept in the session file) while it answers, instead of a DHT lookup (the CLI does). */
+  rememberGateway?: boolean
 }
 
 export interface InferOptions {
@@ -72,6 +80,8 @@ export class HyperinferClient {
   private readonly opts: HyperinferClientOptions
   private mesh: MeshClient | null
   private readonly ownsMesh: boolean
+  /** The mesh this client built its connection for (unknown when given a mesh client). */
+  private address: MeshAddress | null = null
 
   constructor (opts: HyperinferClientOptions = {}) {
     this.opts = opts
@@ -126,15 +136,26 @@ export class HyperinferClient {
     return this.meshClient().client(gateway.publicKey).call(def as never, request as never) as Promise<z.output<M['response']>>
   }
 
-  private async gateway (): Promise<PeerInfo> {
-    const gateways = await this.meshClient().discovery.waitFor('gateway', { timeoutMs: this.opts.discoveryTimeoutMs ?? 15_000 })
-    return gateways[Math.floor(Math.random() * gateways.length)]
+  private async gateway (): Promise<Pick<PeerInfo, 'publicKey'>> {
+    const mesh = this.meshClient()
+    const address = this.address
+    const remembered = this.opts.rememberGateway && address ? rememberedGateway(address) : null
+    if (remembered) {
+      const answer = await probeHealth(mesh.client(remembered), { timeoutMs: REMEMBERED_GATEWAY_PROBE_MS }).catch(() => null)
+      if (answer?.role === 'gateway') return { publicKey: remembered }
+      forgetGateway()
+    }
+    const gateways = await mesh.discovery.waitFor('gateway', { timeoutMs: this.opts.discoveryTimeoutMs ?? 15_000 })
+    const chosen = gateways[Math.floor(Math.random() * gateways.length)]
+    if (this.opts.rememberGateway && address) rememberGateway(address, chosen.publicKey)
+    return chosen
   }
 
   private meshClient (): MeshClient {
     if (this.mesh) return this.mesh
     const { home, network, networkSecret, bootstrap, publicNetwork, join } = this.opts
     const address = resolveMesh(loadConfig({ flags: meshConfigFromFlags({ home, network, networkSecret, bootstrap, publicNetwork, join }) }))
+    this.address = address
     this.mesh = new MeshClient(address)
     return this.mesh
   }

@@ -12,6 +12,8 @@ export interface Session {
   expiresAt?: string
   /** The last API key this user created (the gateway commands use it when no key is given). */
   lastApiKey?: SavedKey
+  /** The gateway last reached, per mesh (see gateway-memory.ts). */
+  lastGateway?: { mesh: string, publicKey: string }
 }
 
 /** HYPERINFER_CONFIG_DIR, else $XDG_CONFIG_HOME/hyperinfer, else ~/.config/hyperinfer. */

@@ -17,7 +17,8 @@ async function clientFor (cmd: Command): Promise<HyperinferClient> {
     networkSecret: flags.networkSecret as string | undefined,
     join: flags.join as string | undefined,
     bootstrap: typeof flags.bootstrap === 'string' ? flags.bootstrap.split(',') : undefined,
-    publicNetwork: flags.publicNetwork === true ? true : undefined
+    publicNetwork: flags.publicNetwork === true ? true : undefined,
+    rememberGateway: true
   })
 }
 
