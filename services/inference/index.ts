@@ -30,7 +30,7 @@ export async function createInferenceNode (opts: InferenceNodeOptions): Promise<
     announce: false,
     healthCheck: () => {
       const models = worker?.modelNames ?? []
-      return { status: models.length > 0 ? 'up' : 'degraded', details: { models } }
+      return { status: models.length > 0 ? 'up' : 'degraded', details: { models, capacity: worker?.capacity.current() } }
     }
   })
   const backends = opts.backends ?? createBackendSlots(config, node.log, opts.env)

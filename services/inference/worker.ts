@@ -5,6 +5,8 @@ import type { ModelInfo, RunRequest, RunResponse, Usage } from '../../shared/sch
 import type { Backend, GenerateResult } from './backends/types.js'
 import { ResponseCache, type ResponseCacheOptions } from './cache.js'
 import { Limiter } from './limiter.js'
+import type { BackendCapacity, WorkerCapacity } from '../../shared/schemas/capacity.js'
+import { CapacityBoard } from './capacity.js'
 
 export interface BackendSlot {
   backend: Backend
@@ -39,9 +41,11 @@ export class InferenceWorker {
   private catalogAt = 0
   private refreshing: Promise<void> | null = null
 
+  /** Free slots and queue per backend, pushed to gateways on every change. */
+  readonly capacity = new CapacityBoard(() => this.capacitySnapshot())
   constructor (opts: WorkerOptions) {
     this.opts = opts
-    this.slots = opts.backends.map(slot => ({ ...slot, limiter: new Limiter(slot.concurrency, slot.queueSize) }))
+    this.slots = opts.backends.map(slot => ({ ...slot, limiter: new Limiter(slot.concurrency, slot.queueSize, () => { this.capacity.changed() }) }))
     this.cache = opts.cache.enabled ? new ResponseCache(opts.cache) : null
   }
 
@@ -52,6 +56,7 @@ export class InferenceWorker {
 
   async close (): Promise<void> {
     await Promise.allSettled(this.slots.map(({ backend }) => backend.close()))
+    this.capacity.close()
   }
 
   /** The model names last seen (for health details; no upstream call). */
@@ -60,6 +65,28 @@ export class InferenceWorker {
   }
 
   async models (): Promise<ModelInfo[]> {
+  /** Long poll for the capacity (see inference.capacity). */
+  waitForCapacity (since: number, waitMs: number, signal: AbortSignal): Promise<WorkerCapacity> {
+    return this.capacity.wait(since, waitMs, signal)
+  }
+
+  private capacitySnapshot (): BackendCapacity[] {
+    const models = new Map<string, string[]>()
+    for (const [name, served] of this.catalog) {
+      const list = models.get(served.slot.backend.name) ?? []
+      list.push(name)
+      models.set(served.slot.backend.name, list)
+    }
+    return this.slots.map(({ backend, limiter }) => ({
+      backend: backend.name,
+      models: models.get(backend.name) ?? [],
+      concurrency: limiter.concurrency,
+      running: limiter.running,
+      queued: limiter.queued,
+      queueSize: limiter.queueSize
+    }))
+  }
+
     await this.refreshIfStale()
     return [...this.catalog.values()].map(s => s.info)
   }
@@ -194,8 +221,10 @@ export class InferenceWorker {
     const catalog = new Map<string, Served>()
     for (const { slot, models } of listed) {
       for (const m of models) {
+    const modelsChanged = [...catalog.keys()].join('\n') !== [...this.catalog.keys()].join('\n')
         const name = slot.prefix + m.name
         if (catalog.has(name)) {
+    if (modelsChanged) this.capacity.changed()
           this.opts.log.warn({ model: name, backend: slot.backend.name }, 'model name served by an earlier backend: ignored here')
           continue
         }
