@@ -4,9 +4,9 @@ import type { PlatformMetrics } from '../../shared/metrics.js'
 import type { ModelInfo, RunRequest, RunResponse, Usage } from '../../shared/schemas/inference.js'
 import type { Backend, GenerateResult } from './backends/types.js'
 import { ResponseCache, type ResponseCacheOptions } from './cache.js'
-import { Limiter } from './limiter.js'
 import type { BackendCapacity, WorkerCapacity } from '../../shared/schemas/capacity.js'
 import { CapacityBoard } from './capacity.js'
+import { Limiter } from './limiter.js'
 
 export interface BackendSlot {
   backend: Backend
@@ -40,9 +40,9 @@ export class InferenceWorker {
   private catalog = new Map<string, Served>()
   private catalogAt = 0
   private refreshing: Promise<void> | null = null
-
   /** Free slots and queue per backend, pushed to gateways on every change. */
   readonly capacity = new CapacityBoard(() => this.capacitySnapshot())
+
   constructor (opts: WorkerOptions) {
     this.opts = opts
     this.slots = opts.backends.map(slot => ({ ...slot, limiter: new Limiter(slot.concurrency, slot.queueSize, () => { this.capacity.changed() }) }))
@@ -55,8 +55,8 @@ export class InferenceWorker {
   }
 
   async close (): Promise<void> {
-    await Promise.allSettled(this.slots.map(({ backend }) => backend.close()))
     this.capacity.close()
+    await Promise.allSettled(this.slots.map(({ backend }) => backend.close()))
   }
 
   /** The model names last seen (for health details; no upstream call). */
@@ -64,7 +64,6 @@ export class InferenceWorker {
     return [...this.catalog.keys()]
   }
 
-  async models (): Promise<ModelInfo[]> {
   /** Long poll for the capacity (see inference.capacity). */
   waitForCapacity (since: number, waitMs: number, signal: AbortSignal): Promise<WorkerCapacity> {
     return this.capacity.wait(since, waitMs, signal)
@@ -87,6 +86,7 @@ export class InferenceWorker {
     }))
   }
 
+  async models (): Promise<ModelInfo[]> {
     await this.refreshIfStale()
     return [...this.catalog.values()].map(s => s.info)
   }
@@ -221,18 +221,18 @@ export class InferenceWorker {
     const catalog = new Map<string, Served>()
     for (const { slot, models } of listed) {
       for (const m of models) {
-    const modelsChanged = [...catalog.keys()].join('\n') !== [...this.catalog.keys()].join('\n')
         const name = slot.prefix + m.name
         if (catalog.has(name)) {
-    if (modelsChanged) this.capacity.changed()
           this.opts.log.warn({ model: name, backend: slot.backend.name }, 'model name served by an earlier backend: ignored here')
           continue
         }
         catalog.set(name, { slot, upstream: m.name, info: { ...m, name, backend: slot.backend.name, backendType: slot.backend.type } })
       }
     }
+    const modelsChanged = [...catalog.keys()].join('\n') !== [...this.catalog.keys()].join('\n')
     this.catalog = catalog
     this.catalogAt = performance.now()
+    if (modelsChanged) this.capacity.changed()
   }
 }
 
