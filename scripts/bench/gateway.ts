@@ -5,19 +5,19 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import OpenAI from 'openai'
 import { HyperinferClient } from '../../client-cli/client.js'
 import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { formatBootstrap } from '../../shared/mesh/dht.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import type { Role } from '../../shared/mesh/topic.js'
+import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { createKey, login, register } from '../../shared/schemas/auth.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
 import { formatRow, percentile, runLoad } from './measure.js'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const ROOT = PACKAGE_ROOT
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const HELD_STREAMS = Number(process.env.BENCH_STREAMS ?? 1000)
 const MODEL = 'gpt-fake'
@@ -35,8 +35,10 @@ function freePort (): Promise<number> {
   })
 }
 
+/** `script` without extension: compiled, it runs from dist/ without tsx. */
 function spawnTs (script: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import=tsx', join(ROOT, script), ...args], {
+  const { file, execArgv } = programEntry(script)
+  const child = spawn(process.execPath, [...execArgv, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit']
@@ -46,7 +48,7 @@ function spawnTs (script: string, args: string[]): ChildProcess {
 }
 
 function startRole (role: Role, bootstrap: string, args: string[] = []): ChildProcess {
-  return spawnTs(`services/${role}/main.ts`, ['--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
+  return spawnTs(`services/${role}/main`, ['--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
 }
 
 function rssMb (pid: number): number {
@@ -61,8 +63,8 @@ async function main (): Promise<void> {
   const bootstrap = formatBootstrap(local.bootstrap).join(',')
   const instantPort = await freePort()
   const slowPort = await freePort()
-  spawnTs('scripts/fakes/openai-server.ts', ['--port', String(instantPort)])
-  spawnTs('scripts/fakes/openai-server.ts', ['--port', String(slowPort), '--delay', '100'])
+  spawnTs('scripts/fakes/openai-server', ['--port', String(instantPort)])
+  spawnTs('scripts/fakes/openai-server', ['--port', String(slowPort), '--delay', '100'])
   startRole('auth', bootstrap)
   startRole('inference', bootstrap, ['--openai-base-url', `http://127.0.0.1:${instantPort}/v1`, '--openai-model', MODEL, '--concurrency', '2000', '--queue', '2000', '--no-cache'])
   const gateway = startRole('gateway', bootstrap)
@@ -93,6 +95,8 @@ async function main (): Promise<void> {
   await runLoad('warm-up', 16, 1, directCall)
   await runLoad('warm-up', 16, 1, meshCall)
   console.log(`bench — ${SECONDS} s per row; fake upstream answers at once (4 tokens, streamed); all on 127.0.0.1`)
+  const goals: string[] = []
+  const goal = (text: string, met: boolean): void => { goals.push(`  ${met ? 'met    ' : 'NOT met'}  ${text}`) }
   for (const inFlight of [1, 64]) {
     const base = await runLoad('openai client -> fake (direct)', inFlight, SECONDS, directCall)
     const alone = await runLoad('client -> worker (no gateway)', inFlight, SECONDS, workerCall)
@@ -100,7 +104,12 @@ async function main (): Promise<void> {
     console.log(formatRow(base))
     console.log(formatRow(alone))
     console.log(formatRow(ours))
-    console.log(`  -> through the mesh: ${(ours.rps / base.rps * 100).toFixed(1)}% of direct req/s, p50 +${(ours.p50 - base.p50).toFixed(3)} ms at ${inFlight} in flight (goals: >= 10,000 req/s, <= 0.3 ms added p50 at 1)`)
+    const added = ours.p50 - base.p50
+    const ratio = ours.rps / base.rps
+    console.log(`  -> through gateway and worker: ${(ratio * 100).toFixed(1)}% of direct req/s, p50 +${added.toFixed(3)} ms at ${inFlight} in flight; ` +
+      `the worker alone adds ${(alone.p50 - base.p50).toFixed(3)} ms, the gateway ${(ours.p50 - alone.p50).toFixed(3)} ms`)
+    if (inFlight === 1) goal(`added p50 at 1 in flight through gateway and worker: +${added.toFixed(3)} ms over direct (goal <= 1.0 ms)`, added <= 1.0)
+    else goal(`req/s at 64 in flight: ${ours.rps.toFixed(0)} = ${(ratio * 100).toFixed(1)}% of direct ${base.rps.toFixed(0)} (goal >= 90%)`, ratio >= 0.9)
   }
 
   // A second worker on the slow fake holds streams open: 1,000 at once through one gateway.
@@ -129,6 +138,9 @@ async function main (): Promise<void> {
   console.log(`${HELD_STREAMS} concurrent streams of 20 tokens at 100 ms/token: ${latencies.length} completed, ${errors} errors, ` +
     `${((performance.now() - started) / 1000).toFixed(1)} s, p50 ${(percentile(latencies, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(latencies, 0.99) / 1000).toFixed(2)} s; ` +
     `gateway RSS ${rssBefore.toFixed(0)} MB idle, ${peakRss.toFixed(0)} MB peak`)
+  goal(`${HELD_STREAMS} concurrent streams: ${errors} errors, peak gateway RSS ${peakRss.toFixed(0)} MB (goal 0 errors, <= 150 MB)`, errors === 0 && peakRss <= 150)
+  console.log('goals')
+  for (const line of goals) console.log(line)
 
   await client.close()
   await mesh.close()
