@@ -7,12 +7,15 @@ export interface Sample {
   cpuSeconds: number
   rssBytes: number
   heapAfterGcBytes: number | null
+  /** 1 when the node's DHT turned into a routing node (it should stay 0). */
+  dhtPersistent?: number
 }
 
 const WANTED = {
   process_cpu_seconds_total: 'cpuSeconds',
   process_resident_memory_bytes: 'rssBytes',
-  nodejs_heap_used_after_gc_bytes: 'heapAfterGcBytes'
+  nodejs_heap_used_after_gc_bytes: 'heapAfterGcBytes',
+  ai_platform_dht_persistent: 'dhtPersistent'
 } as const
 
 const LINE = /^(\w+)\{([^}]*)\}\s+(\S+)/

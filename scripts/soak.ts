@@ -103,7 +103,7 @@ function devnetSample (): Sample[] {
 
 function report (series: Map<string, Sample[]>, load: LoadStats | null): boolean {
   const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
-  const rows: string[][] = [['role', 'node', 'samples', 'CPU avg %', 'RSS first MB', 'RSS max MB', 'RSS last MB', 'heap-GC first MB', 'heap-GC mid MB', 'heap-GC last MB', '2nd-half growth MB', 'verdict']]
+  const rows: string[][] = [['role', 'node', 'samples', 'CPU avg %', 'RSS first MB', 'RSS max MB', 'RSS last MB', 'heap-GC first MB', 'heap-GC mid MB', 'heap-GC last MB', '2nd-half growth MB', 'DHT routing node', 'verdict']]
   let ok = true
   for (const samples of [...series.values()].sort((a, b) => a[0].role.localeCompare(b[0].role))) {
     const first = samples[0]
@@ -118,6 +118,7 @@ function report (series: Map<string, Sample[]>, load: LoadStats | null): boolean
     if (cpu > opts.maxCpu) problems.push(`CPU > ${opts.maxCpu}%`)
     if (rssMax > opts.maxRss * 1024 * 1024) problems.push(`RSS > ${opts.maxRss} MB`)
     if (growth !== null && growth > opts.maxHeapGrowth * 1024 * 1024) problems.push(`heap grew > ${opts.maxHeapGrowth} MB`)
+    if (last.dhtPersistent === 1) problems.push('became a DHT routing node')
     if (problems.length > 0) ok = false
     rows.push([
       first.role, first.node.slice(0, 8), String(samples.length), cpu.toFixed(2),
@@ -126,6 +127,7 @@ function report (series: Map<string, Sample[]>, load: LoadStats | null): boolean
       mid.heapAfterGcBytes === null ? '-' : mb(mid.heapAfterGcBytes),
       last.heapAfterGcBytes === null ? '-' : mb(last.heapAfterGcBytes),
       growth === null ? '-' : mb(growth),
+      last.dhtPersistent === undefined ? '-' : last.dhtPersistent === 1 ? 'yes' : 'no',
       problems.length === 0 ? 'ok' : problems.join('; ')
     ])
   }

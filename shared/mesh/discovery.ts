@@ -25,6 +25,8 @@ export interface DiscoveryOptions {
   log: Logger
   /** A liveness probe: the peer's health, within timeoutMs. */
   probe (publicKey: Buffer, opts: { timeoutMs: number }): Promise<HealthResponse>
+  /** When the peer last answered any call (ms since epoch): a peer that just answered needs no probe. */
+  heardFrom? (publicKey: Buffer): number
   announceIntervalMs?: number
   /** How often a watched role is looked up on the DHT (new peers are probed in the same round). */
   refreshIntervalMs?: number
@@ -63,11 +65,12 @@ interface Watch {
  * starts announcing a role and 'announced' after each announce that succeeded.
  */
 export class Discovery extends EventEmitter {
-  private readonly opts: Required<Omit<DiscoveryOptions, 'log' | 'probe' | 'dht' | 'network' | 'keyPair'>> & DiscoveryOptions
+  private readonly opts: Required<Omit<DiscoveryOptions, 'log' | 'probe' | 'heardFrom' | 'dht' | 'network' | 'keyPair'>> & DiscoveryOptions
   private readonly announcing = new Map<Role, NodeJS.Timeout | null>()
   private readonly cache = new Map<Role, Map<string, Entry>>()
   private readonly watches = new Map<Role, Watch>()
   private readonly refreshing = new Map<Role, Promise<PeerInfo[]>>()
+  private readonly topics = new Map<Role, Buffer>()
   private readonly probing = new Map<string, Promise<void>>()
   private probeTimer: NodeJS.Timeout | null = null
   private readonly selfId: string
@@ -101,7 +104,7 @@ export class Discovery extends EventEmitter {
       if (this.closed) return
       let next: number
       try {
-        await this.opts.dht.announce(roleTopic(this.opts.network, role), this.opts.keyPair).finished()
+        await this.opts.dht.announce(this.topic(role), this.opts.keyPair).finished()
         if (backoff.attempts > 0) this.opts.log.info({ role, attempts: backoff.attempts + 1 }, 'announced after retrying')
         backoff.reset()
         next = this.opts.announceIntervalMs
@@ -213,8 +216,14 @@ export class Discovery extends EventEmitter {
     if (this.probeTimer) clearTimeout(this.probeTimer)
     // Best effort: when the whole mesh shuts down at once, DHT queries only end by timing out.
     const unannounce = Promise.allSettled([...this.announcing.keys()].map(role =>
-      this.opts.dht.unannounce(roleTopic(this.opts.network, role), this.opts.keyPair)))
+      this.opts.dht.unannounce(this.topic(role), this.opts.keyPair)))
     await Promise.race([unannounce, delay(UNANNOUNCE_WAIT_MS)])
+  }
+
+  private topic (role: Role): Buffer {
+    let topic = this.topics.get(role)
+    if (!topic) this.topics.set(role, topic = roleTopic(this.opts.network, role))
+    return topic
   }
 
   private cacheOf (role: Role): Map<string, Entry> {
@@ -271,7 +280,7 @@ export class Discovery extends EventEmitter {
   private async lookup (role: Role): Promise<Buffer[]> {
     if (this.closed) return []
     const keys = new Map<string, Buffer>()
-    const query = this.opts.dht.lookup(roleTopic(this.opts.network, role))
+    const query = this.opts.dht.lookup(this.topic(role))
     const timer = setTimeout(() => { query.destroy() }, this.opts.lookupTimeoutMs)
     try {
       for await (const reply of query) {
@@ -298,6 +307,7 @@ export class Discovery extends EventEmitter {
       const work: Promise<void>[] = []
       for (const role of this.watches.keys()) {
         for (const entry of this.cache.get(role)?.values() ?? []) {
+          if (entry.status === 'up' && now - (this.opts.heardFrom?.(entry.publicKey) ?? 0) < this.opts.probeIntervalMs) continue
           if (entry.status === 'up' || (entry.listed && entry.nextProbeAt <= now)) work.push(this.probe(entry))
         }
       }

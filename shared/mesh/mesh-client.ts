@@ -39,6 +39,7 @@ export class MeshClient {
       keyPair,
       log: this.log,
       probe: (key, probeOpts) => probeHealth(this.client(key), probeOpts),
+      heardFrom: key => this.clients.get(key.toString('hex'))?.lastAnswerAt ?? 0,
       refreshIntervalMs: opts.refreshIntervalMs,
       probeIntervalMs: opts.probeIntervalMs
     })

@@ -116,6 +116,7 @@ export class MeshNode {
       keyPair: this.identity,
       log: this.log,
       probe: (key, opts) => probeHealth(this.client(key), opts),
+      heardFrom: key => this.clients.get(key.toString('hex'))?.lastAnswerAt ?? 0,
       announceIntervalMs: this.opts.announceIntervalMs,
       refreshIntervalMs: this.opts.refreshIntervalMs,
       probeIntervalMs: this.opts.probeIntervalMs

@@ -41,6 +41,8 @@ export class PeerClient {
   private nextStreamId = 1
   private closed = false
   private readonly hooks: PeerClientHooks
+  /** When the peer last answered a call (ms since epoch). */
+  lastAnswerAt = 0
 
   constructor (rpc: RPC, publicKey: Buffer, hooks: PeerClientHooks = {}) {
     this.rpc = rpc
@@ -64,6 +66,7 @@ export class PeerClient {
       this.dropIfNeverOpened(client)
       throw this.transportError(err, def.name, timeoutMs)
     }
+    this.lastAnswerAt = Date.now()
     return parseResponse(def, raw)
   }
 
@@ -115,7 +118,8 @@ export class PeerClient {
     if (this.closed) throw new HyperinferError('UNAVAILABLE', 'client closed')
     if (this.client && !this.client.closed) return this.client
     this.client?.destroy()
-    const client = this.rpc.connect(this.publicKey)
+    // Dial as this node's identity, so the callee can tell who calls (the DHT's own key pair is anonymous).
+    const client = this.rpc.connect(this.publicKey, { keyPair: this.rpc.defaultKeyPair })
     this.client = client
     this.opened = false
     let wasOpen = false
