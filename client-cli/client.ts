@@ -5,7 +5,7 @@ import { HyperinferError } from '../shared/errors.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import type { PeerInfo } from '../shared/mesh/discovery.js'
 import type { RpcStream } from '../shared/mesh/rpc-stream.js'
-import { infer, models, quota, usage, type ChatMessage, type InferResult } from '../shared/schemas/gateway.js'
+import { infer, models, quota, usage, type ChatMessage, type InferResult, type QueuedNotice } from '../shared/schemas/gateway.js'
 import { probeHealth } from '../shared/mesh/rpc-client.js'
 import type { MeshAddress } from '../shared/config/network.js'
 import { forgetGateway, rememberedGateway, rememberGateway } from './gateway-memory.js'
@@ -44,6 +44,8 @@ export interface InferOptions {
   stop?: string[]
   seed?: number
   signal?: AbortSignal
+  queueTimeoutMs?: number
+  onQueued? (notice: QueuedNotice): void
 }
 
 /**
@@ -54,15 +56,22 @@ export class InferenceCall implements AsyncIterable<string>, PromiseLike<InferRe
   readonly result: Promise<InferResult>
   private readonly stream: Promise<RpcStream<{ text: string }, InferResult>>
 
-  constructor (stream: Promise<RpcStream<{ text: string }, InferResult>>) {
+  private readonly onQueued?: (notice: QueuedNotice) => void
+
+  constructor (stream: Promise<RpcStream<{ text: string }, InferResult>>, onQueued?: (notice: QueuedNotice) => void) {
     this.stream = stream
+    this.onQueued = onQueued
     this.result = stream.then(s => s.result)
     this.result.catch(() => {})
   }
 
   async * [Symbol.asyncIterator] (): AsyncIterator<string> {
     const stream = await this.stream
-    for await (const chunk of stream) yield chunk.text
+    for await (const chunk of stream) {
+      const { queued } = chunk as { queued?: QueuedNotice }
+      if (queued) this.onQueued?.(queued)
+      else yield chunk.text
+    }
   }
 
   /** Stop generating; the result still arrives, with the usage of what was produced. */
@@ -108,10 +117,11 @@ export class HyperinferClient {
       temperature: options.temperature,
       topP: options.topP,
       stop: options.stop,
-      seed: options.seed
+      seed: options.seed,
+      queueTimeoutMs: options.queueTimeoutMs
     }
     return new InferenceCall(this.gateway().then(gateway =>
-      this.meshClient().client(gateway.publicKey).stream(infer, request, { signal: options.signal })))
+      this.meshClient().client(gateway.publicKey).stream(infer, request, { signal: options.signal })), options.onQueued)
   }
 
   async models (): Promise<z.output<typeof models.response>> {

@@ -67,6 +67,7 @@ export function registerInferenceCommands (program: Command): void {
   generationOptions(program.command('infer'))
     .description('generate text, streaming tokens to stdout as they arrive')
     .argument('[prompt]', 'the prompt (default: read from stdin)')
+    .option('--queue-timeout <ms>', 'wait at most this long for a free worker (default: the gateway\'s limit, 60 s)', number('--queue-timeout'))
     .action(async (promptArg: string | undefined, flags: GenerationFlags, cmd: Command) => {
       const prompt = promptArg ?? await readStdin()
       if (!prompt) throw new HyperinferError('INVALID_ARGUMENT', 'no prompt: give it as an argument or on stdin')
@@ -75,7 +76,14 @@ export function registerInferenceCommands (program: Command): void {
         const onSigint = (): void => { controller.abort() }
         process.once('SIGINT', onSigint)
         try {
-          const call = client.infer({ ...flags, prompt, signal: controller.signal })
+          const { queueTimeout, ...generation } = flags as GenerationFlags & { queueTimeout?: number }
+          const call = client.infer({
+            ...generation,
+            prompt,
+            signal: controller.signal,
+            queueTimeoutMs: queueTimeout,
+            onQueued: notice => { process.stderr.write(`queued (position ${notice.position})\n`) }
+          })
           if (wantsJson(cmd)) {
             printJson(await call)
             return

@@ -12,6 +12,7 @@ import { SlidingWindowLimiter } from './rate-limiter.js'
 import { TokenQuota, utcDay } from './token-quota.js'
 import { UsageLog } from './usage-log.js'
 import { WorkerPool } from './worker-pool.js'
+import { capacityFetcher, startDispatch } from './dispatch.js'
 import { logUnapprovedWorkers } from './unapproved-workers.js'
 
 export interface GatewayNodeOptions {
@@ -65,11 +66,14 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
     const limiter = new SlidingWindowLimiter(HOUR_MS)
     const quota = new TokenQuota()
     await restoreFromLog(usage, limiter, quota)
-    pool = new WorkerPool({ discovery: node.discovery, isApproved: id => accounts.isWorkerApproved(id), log: node.log, metrics: node.metrics })
+    pool = new WorkerPool({ discovery: node.discovery, isApproved: id => accounts.isWorkerApproved(id), log: node.log, metrics: node.metrics, fetchCapacity: capacityFetcher(node) })
+    const dispatch = startDispatch(pool, node, config)
     const unapprovedNotice = logUnapprovedWorkers(() => pool?.unapproved() ?? [], node.log)
     const touches = new KeyTouches(node, config.touchKeysIntervalMs)
     const deps = {
       node, accounts, pool, limiter, quota, usage, activity,
+      queue: dispatch.queue,
+      positionIntervalMs: config.queue.positionIntervalMs,
       maxAttempts: config.maxAttempts,
       workerIdleTimeoutMs: config.workerIdleTimeoutMs,
       workerFirstTokenTimeoutMs: config.workerFirstTokenTimeoutMs,
@@ -88,6 +92,7 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
         clearInterval(gauges)
         touches.close()
         unapprovedNotice.close()
+        dispatch.close()
         workerPool.close()
         await usage.drain()
         accounts.close()

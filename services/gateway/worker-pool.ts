@@ -1,12 +1,30 @@
+import { EventEmitter } from 'node:events'
+import { HyperinferError } from '../../shared/errors.js'
 import type { Discovery, PeerInfo } from '../../shared/mesh/discovery.js'
 import type { Logger } from '../../shared/log.js'
 import type { PlatformMetrics } from '../../shared/metrics.js'
+import { workerCapacity, type BackendCapacity, type WorkerCapacity } from '../../shared/schemas/capacity.js'
+import { CapacityWatch, type FetchCapacity } from './capacity-watch.js'
 
 export interface WorkerState {
   readonly peer: PeerInfo
   outstanding: number
   /** Exponentially weighted time to first token (or to the answer), ms. */
   latencyMs: number
+  /** The worker's own account of its backends' slots (pushed by long poll, or from health). */
+  capacity: WorkerCapacity | null
+  /** Requests this gateway has running on it, per backend. */
+  readonly outstandingByBackend: Map<string, number>
+  /** Aborted when the worker goes down, so requests on it end at once instead of timing out. */
+  readonly leases: Set<AbortController>
+  watch: CapacityWatch | null
+}
+
+/** One request placed on a worker: `end` it exactly once. */
+export interface Lease {
+  readonly worker: WorkerState
+  readonly signal: AbortSignal
+  end (latencyMs: number | null): void
 }
 
 export interface WorkerPoolOptions {
@@ -14,22 +32,30 @@ export interface WorkerPoolOptions {
   isApproved (publicKeyHex: string): boolean
   log: Logger
   metrics: PlatformMetrics
+  /** Long poll of a worker's capacity; without it only this gateway's own count is used. */
+  fetchCapacity?: FetchCapacity
 }
 
 const LATENCY_WEIGHT = 0.2
 
 /**
  * The inference workers this gateway may route to: found by discovery, live, and on the
- * approved list. Picks by fewest outstanding requests, then lowest latency.
+ * approved list. Knows each worker's free slots (its pushed capacity and this gateway's own
+ * requests) and emits 'room' when a slot may have freed and 'workers' when workers left.
  */
-export class WorkerPool {
+export class WorkerPool extends EventEmitter {
   private readonly opts: WorkerPoolOptions
   private readonly states = new Map<string, WorkerState>()
   private readonly timer: NodeJS.Timeout
+  private readonly onUp = (): void => { this.eligible(); this.emit('room') }
+  private readonly onDown = (peer: PeerInfo): void => { this.dropped(peer.id) }
 
   constructor (opts: WorkerPoolOptions) {
+    super()
     this.opts = opts
     opts.discovery.watch('inference')
+    opts.discovery.on('up', this.onUp)
+    opts.discovery.on('down', this.onDown)
     this.timer = setInterval(() => { this.publishGauges() }, 5_000)
     this.timer.unref()
   }
@@ -39,6 +65,16 @@ export class WorkerPool {
     return this.eligible()
       .filter(state => modelsOf(state.peer).includes(model))
       .sort((a, b) => a.outstanding - b.outstanding || a.latencyMs - b.latencyMs)
+  }
+
+  /** The best worker for `model` with a free slot now, or null. */
+  withRoom (model: string, exclude?: ReadonlySet<string>): WorkerState | null {
+    return this.candidates(model).find(state => !exclude?.has(state.peer.id) && freeSlots(state, model) > 0) ?? null
+  }
+
+  /** Free slots for `model` over all workers (an estimate, for retry hints). */
+  slots (model: string): number {
+    return this.candidates(model).reduce((n, state) => n + Math.max(1, backendOf(state, model)?.concurrency ?? 1), 0)
   }
 
   /** Every model some eligible worker serves, with how many workers serve it. */
@@ -65,13 +101,29 @@ export class WorkerPool {
     await this.opts.discovery.refresh('inference', { maxWaitMs: 1_000 })
   }
 
-  begin (state: WorkerState): void {
+  /** Takes a slot of `state` for one request on `model`. */
+  claim (state: WorkerState, model: string): Lease {
+    const backend = backendOf(state, model)?.backend ?? ''
+    const controller = new AbortController()
     state.outstanding++
-  }
-
-  end (state: WorkerState, latencyMs: number | null): void {
-    state.outstanding = Math.max(0, state.outstanding - 1)
-    if (latencyMs !== null) state.latencyMs = state.latencyMs === 0 ? latencyMs : state.latencyMs * (1 - LATENCY_WEIGHT) + latencyMs * LATENCY_WEIGHT
+    state.outstandingByBackend.set(backend, (state.outstandingByBackend.get(backend) ?? 0) + 1)
+    state.leases.add(controller)
+    let ended = false
+    return {
+      worker: state,
+      signal: controller.signal,
+      end: latencyMs => {
+        if (ended) return
+        ended = true
+        state.leases.delete(controller)
+        state.outstanding = Math.max(0, state.outstanding - 1)
+        const left = (state.outstandingByBackend.get(backend) ?? 1) - 1
+        if (left > 0) state.outstandingByBackend.set(backend, left)
+        else state.outstandingByBackend.delete(backend)
+        if (latencyMs !== null) state.latencyMs = state.latencyMs === 0 ? latencyMs : state.latencyMs * (1 - LATENCY_WEIGHT) + latencyMs * LATENCY_WEIGHT
+        this.emit('room')
+      }
+    }
   }
 
   /** A call to the worker failed at the transport level: probe it now so it is evicted if dead. */
@@ -81,6 +133,10 @@ export class WorkerPool {
 
   close (): void {
     clearInterval(this.timer)
+    this.opts.discovery.off('up', this.onUp)
+    this.opts.discovery.off('down', this.onDown)
+    for (const state of this.states.values()) state.watch?.stop()
+    this.states.clear()
   }
 
   private eligible (): WorkerState[] {
@@ -88,17 +144,55 @@ export class WorkerPool {
     const peers = this.opts.discovery.peers('inference')
     const liveIds = new Set(peers.map(peer => peer.id))
     // Requests still running on a dropped worker hold their own reference to its state.
-    for (const id of this.states.keys()) if (!liveIds.has(id)) this.states.delete(id)
+    for (const id of this.states.keys()) if (!liveIds.has(id)) this.forget(id)
     for (const peer of peers) {
       if (!this.opts.isApproved(peer.id)) continue
       let state = this.states.get(peer.id)
       if (!state || state.peer !== peer) {
-        state = { peer, outstanding: state?.outstanding ?? 0, latencyMs: state?.latencyMs ?? 0 }
-        this.states.set(peer.id, state)
+        state?.watch?.stop()
+        state = this.track(peer, state)
       }
+      if (state.capacity === null) state.capacity = capacityFromHealth(peer)
       live.push(state)
     }
     return live
+  }
+
+  private track (peer: PeerInfo, previous: WorkerState | undefined): WorkerState {
+    const state: WorkerState = {
+      peer,
+      outstanding: previous?.outstanding ?? 0,
+      latencyMs: previous?.latencyMs ?? 0,
+      capacity: previous?.capacity ?? null,
+      outstandingByBackend: previous?.outstandingByBackend ?? new Map(),
+      leases: previous?.leases ?? new Set(),
+      watch: null
+    }
+    const fetch = this.opts.fetchCapacity
+    if (fetch) {
+      state.watch = new CapacityWatch(peer.publicKey, fetch, capacity => {
+        state.capacity = capacity
+        this.emit('room')
+      })
+    }
+    this.states.set(peer.id, state)
+    return state
+  }
+
+  /** A worker stopped answering: requests on it end now, and whoever waits for it hears. */
+  private dropped (id: string): void {
+    const state = this.states.get(id)
+    if (state) {
+      const gone = new HyperinferError('UNAVAILABLE', `worker ${id.slice(0, 12)} stopped answering`)
+      for (const lease of state.leases) lease.abort(gone)
+    }
+    this.forget(id)
+    this.emit('workers')
+  }
+
+  private forget (id: string): void {
+    this.states.get(id)?.watch?.stop()
+    this.states.delete(id)
   }
 
   private publishGauges (): void {
@@ -112,4 +206,25 @@ export class WorkerPool {
 export function modelsOf (peer: PeerInfo): string[] {
   const models = peer.health?.details?.models
   return Array.isArray(models) ? models.filter((m): m is string => typeof m === 'string') : []
+}
+
+function capacityFromHealth (peer: PeerInfo): WorkerCapacity | null {
+  const parsed = workerCapacity.safeParse(peer.health?.details?.capacity)
+  return parsed.success ? parsed.data : null
+}
+
+function backendOf (state: WorkerState, model: string): BackendCapacity | undefined {
+  return state.capacity?.backends.find(b => b.models.includes(model))
+}
+
+/**
+ * Slots a new request may take. The worker's count lags behind what this gateway just sent and
+ * this gateway does not see other gateways' requests, so the larger of the two is the load.
+ * A worker that says nothing of its capacity gets one request at a time.
+ */
+export function freeSlots (state: WorkerState, model: string): number {
+  const backend = backendOf(state, model)
+  if (!backend) return state.outstanding < 1 ? 1 : 0
+  const own = state.outstandingByBackend.get(backend.backend) ?? 0
+  return backend.concurrency - Math.max(own, backend.running + backend.queued)
 }

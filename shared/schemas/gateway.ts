@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defineMethod, defineStreamMethod } from '../mesh/method.js'
+import { queuedNotice, queueTimeoutMs } from './admission.js'
 
 const MAX_TEXT = 256 * 1024
 
@@ -34,7 +35,8 @@ export const inferRequest = z.strictObject({
   model: modelNameSchema,
   prompt: z.string().max(MAX_TEXT).optional(),
   messages: z.array(chatMessage).min(1).max(256).optional(),
-  ...generationParams
+  ...generationParams,
+  queueTimeoutMs: queueTimeoutMs.optional()
 }).refine(r => (r.prompt === undefined) !== (r.messages === undefined), { message: 'give exactly one of prompt or messages', path: ['prompt'] })
 
 export const inferResult = z.object({
@@ -51,11 +53,12 @@ export const inferResult = z.object({
   recorded: z.boolean()
 })
 export type InferResult = z.infer<typeof inferResult>
+export type { QueuedNotice } from './admission.js'
 
 export const infer = defineStreamMethod('gateway.infer', {
   request: inferRequest,
   response: inferResult,
-  chunk: z.object({ text: z.string() }),
+  chunk: z.object({ text: z.string(), queued: queuedNotice.optional() }),
   maxRequestBytes: 2 * 1024 * 1024,
   timeoutMs: 120_000
 })
