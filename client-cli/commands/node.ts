@@ -11,7 +11,7 @@ import { keepProcessAlive } from '../output.js'
  */
 const SHARED_FLAGS: Array<[key: string, flag: string]> = [
   ['home', '--home'], ['network', '--network'], ['networkSecret', '--network-secret'],
-  ['bootstrap', '--bootstrap'], ['join', '--join'], ['publicNetwork', '--public-network']
+  ['bootstrap', '--bootstrap'], ['join', '--join'], ['publicNetwork', '--public-network'], ['authKey', '--auth-key']
 ]
 
 export function sharedFlagArgs (options: Record<string, unknown>): string[] {
