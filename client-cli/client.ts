@@ -152,10 +152,11 @@ export class HyperinferClient {
     const remembered = this.opts.rememberGateway && address ? rememberedGateway(address) : null
     if (remembered) {
       const answer = await probeHealth(mesh.client(remembered), { timeoutMs: REMEMBERED_GATEWAY_PROBE_MS }).catch(() => null)
-      if (answer?.role === 'gateway') return { publicKey: remembered }
+      if (answer?.role === 'gateway' && await mesh.trust.isApproved('gateway', remembered)) return { publicKey: remembered }
       forgetGateway()
     }
-    const gateways = await mesh.discovery.waitFor('gateway', { timeoutMs: this.opts.discoveryTimeoutMs ?? 15_000 })
+    // Only a gateway the auth node approved gets the API key and the prompt.
+    const gateways = await mesh.trust.peers('gateway', this.opts.discoveryTimeoutMs ?? 15_000)
     const chosen = gateways[Math.floor(Math.random() * gateways.length)]
     if (this.opts.rememberGateway && address) rememberGateway(address, chosen.publicKey)
     return chosen

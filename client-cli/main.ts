@@ -20,6 +20,7 @@ const program = new Command('hyperinfer')
   .option('--public-network', 'use the public HyperDHT (env HYPERINFER_PUBLIC_NETWORK)')
   .option('--join <string>', 'network, secret and bootstrap in one string from `hyperinfer init` (env HYPERINFER_JOIN)')
   .option('--json', 'print machine-readable JSON')
+  .option('--auth-key <hex>', 'the auth node\'s public key: keys, passwords and prompts go only to nodes it approved (env HYPERINFER_AUTH_KEY; the devnet file has it)')
   .showHelpAfterError()
 
 registerAuthCommands(program)

@@ -12,7 +12,8 @@ export const BUNDLED_MODEL_NAME = 'stories260K'
 export function devnetRoles (root: string): DevnetRole[] {
   const bundledModel = join(root, '..', 'shared', 'models', `${BUNDLED_MODEL_NAME}.gguf`)
   return [
-    { role: 'auth', args: ['--auto-approve-workers'] },
+    // The devnet's own nodes enrol in <home>/devnet-enroll and its auth node approves them (shared/accounts/devnet-enroll.ts).
+    { role: 'auth', args: [] },
     { role: 'inference', args: ['--llama-model', bundledModel] },
     { role: 'gateway', args: [] },
     { role: 'metrics', args: [] },

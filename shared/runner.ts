@@ -6,6 +6,7 @@ import { meshConfigFromFlags, resolveMesh, type MeshAddress } from './config/net
 import { HyperinferError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import type { Role } from './mesh/topic.js'
+import { enrollDir, enrollNode, publishAuthKey, waitForDevnetAuthKey } from './accounts/devnet-enroll.js'
 import { warnWhenAlone } from './mesh/alone-warning.js'
 import type { Discovery } from './mesh/discovery.js'
 
@@ -18,6 +19,8 @@ export interface NodeBase {
   bootstrap: MeshAddress['bootstrap']
   publicNetwork: boolean
   log: Logger
+  /** The pinned auth node: the root of trust of every other role. */
+  authKey?: Buffer
 }
 
 export interface RoleContext {
@@ -53,6 +56,7 @@ export function addMeshOptions (cmd: Command): Command {
     .option('--bootstrap <host:port,...>', 'bootstrap nodes (default: the devnet in <home>); env HYPERINFER_BOOTSTRAP')
     .option('--public-network', 'join the public HyperDHT instead of a local bootstrap')
     .option('--join <string>', 'network, secret and bootstrap in one string (from `hyperinfer init`); env HYPERINFER_JOIN')
+    .option('--auth-key <hex>', 'the auth node\'s public key, the root of trust (printed by the auth node); env HYPERINFER_AUTH_KEY')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
 }
 
@@ -71,8 +75,11 @@ export async function runRole (program: RoleProgram, argv: string[]): Promise<Cl
   const log = createLogger(program.role, config.logLevel)
   const mesh = resolveMesh(config)
   const dataDir = typeof flags.dataDir === 'string' ? resolve(flags.dataDir) : join(config.home, program.role)
-  const base: NodeBase = { dataDir, network: mesh.network, bootstrap: mesh.bootstrap, publicNetwork: mesh.publicNetwork, log }
+  const authKey = await pinnedAuthKey(program.role, mesh, config, log)
+  if (program.role === 'auth' && mesh.devnet) config.auth.enrollDir ??= enrollDir(config.home)
+  const base: NodeBase = { dataDir, network: mesh.network, bootstrap: mesh.bootstrap, publicNetwork: mesh.publicNetwork, log, authKey }
   const node = await program.start({ config, mesh, dataDir, log, flags, node: base })
+  if (mesh.devnet) joinDevnet(program.role, config.home, node)
   const discovery = (node as { node?: { discovery?: Discovery } }).node?.discovery
   const alone = discovery ? warnWhenAlone(discovery, mesh.network.name, log) : null
   goodbye(async () => {
@@ -95,4 +102,32 @@ export function runRoleMain (program: RoleProgram, argv = process.argv.slice(2))
     process.stderr.write(`hyperinfer node ${program.role}: ${message}\n`)
     process.exit(1)
   })
+}
+
+const DEVNET_AUTH_WAIT_MS = 60_000
+
+/**
+ * Every role but auth pins the auth node: from --auth-key / HYPERINFER_AUTH_KEY / network.authKey,
+ * or on the local devnet from devnet.json once its auth node has written it there.
+ */
+async function pinnedAuthKey (role: Role, mesh: MeshAddress, config: Config, log: Logger): Promise<Buffer | undefined> {
+  if (role === 'auth') return undefined
+  if (mesh.authKey) return mesh.authKey
+  if (mesh.devnet) return waitForDevnetAuthKey(config.home, DEVNET_AUTH_WAIT_MS)
+  // Kept working for meshes set up before the registry existed, but said loudly: such a node is open.
+  log.error('no pinned auth key: this node trusts the first auth node it finds and does not check who calls it. ' +
+    'Pass --auth-key <hex> (the auth node prints it when it starts; `hyperinfer admin nodes` lists it), ' +
+    'or set HYPERINFER_AUTH_KEY or network.authKey, or use a --join string that carries it')
+  return undefined
+}
+
+/** On the local devnet: the auth node publishes its key; every node enrols for approval. */
+function joinDevnet (role: Role, home: string, started: Closable): void {
+  const node = (started as { node?: { publicKey: Buffer } }).node
+  if (!node) return
+  if (role === 'auth') {
+    const accountsKey = (started as { accountsKey?: Buffer }).accountsKey
+    if (accountsKey) publishAuthKey(home, node.publicKey, accountsKey)
+  }
+  enrollNode(home, role, node.publicKey)
 }

@@ -72,13 +72,13 @@ t.test('restart keeps every user and key; a replica answers while the auth node 
   await t.rejects(client.call(api.register, users[0]), { code: 'CONFLICT' }, 'indexes intact')
 })
 
-t.test('failed logins are throttled per username and per caller, and the throttle lifts', async t => {
+t.test('failed logins back off per account and client, then per client; other clients are not locked out', async t => {
   const mesh = await createTestMesh(t)
   const auth = await createAuthNode({
     dataDir: mesh.dir('auth'),
     network: mesh.network,
     bootstrap: mesh.bootstrap,
-    auth: { ...FAST, loginThrottle: { maxFailuresPerUser: 3, maxFailuresPerCaller: 6, windowMs: 400 } }
+    auth: { ...FAST, loginThrottle: { maxFailuresPerUser: 3, maxFailuresPerCaller: 6, maxFailuresPerAccount: 20, baseBackoffMs: 300, maxBackoffMs: 400, windowMs: 60_000 } }
   })
   mesh.closeLater(() => auth.close())
   const caller = await mesh.node({ role: 'web', announce: false })
@@ -88,14 +88,23 @@ t.test('failed logins are throttled per username and per caller, and the throttl
 
   for (let i = 0; i < 3; i++) await t.rejects(client.call(api.login, { login: 'frank', password: 'nope nope' }), { code: 'UNAUTHENTICATED' })
   const limited = await client.call(api.login, { login: 'frank', password: 'frank password' }).catch(err => err)
-  t.equal(limited.code, 'RATE_LIMITED', 'even the right password waits once the username is throttled')
+  t.equal(limited.code, 'RATE_LIMITED', 'even the right password waits once this client is backing off for the account')
   t.ok(limited.retryAfterMs > 0, 'says when to retry')
-  await t.rejects(other.client(auth.node.publicKey).call(api.login, { login: 'frank', password: 'frank password' }), { code: 'RATE_LIMITED' }, 'per username, whoever asks')
+  const byEmail = await client.call(api.login, { login: 'FRANK@example.com', password: 'frank password' }).catch(err => err)
+  t.equal(byEmail.code, 'RATE_LIMITED', 'by email it is the same account')
+  t.ok((await other.client(auth.node.publicKey).call(api.login, { login: 'frank', password: 'frank password' })).token, 'another client is not locked out')
 
   await new Promise(resolve => setTimeout(resolve, limited.retryAfterMs + 50))
-  t.ok((await client.call(api.login, { login: 'frank', password: 'frank password' })).token, 'lifts after the window')
+  t.ok((await client.call(api.login, { login: 'frank', password: 'frank password' })).token, 'lifts after the backoff')
 
-  for (let i = 0; i < 6; i++) await t.rejects(client.call(api.login, { login: `ghost${i}`, password: 'whatever1' }), { code: 'UNAUTHENTICATED' })
-  await t.rejects(client.call(api.login, { login: 'frank', password: 'frank password' }), { code: 'RATE_LIMITED' }, 'per caller')
+  let sprayed = 0
+  for (let i = 0; i < 8; i++) {
+    const err = await client.call(api.login, { login: `ghost${i}`, password: 'whatever1' }).catch(e => e)
+    if (err.code === 'RATE_LIMITED') break
+    t.equal(err.code, 'UNAUTHENTICATED')
+    sprayed++
+  }
+  t.ok(sprayed < 8, `spraying names from one client backs off (after ${sprayed})`)
+  await t.rejects(client.call(api.login, { login: 'frank', password: 'frank password' }), { code: 'RATE_LIMITED' }, 'per client')
   t.ok((await other.client(auth.node.publicKey).call(api.login, { login: 'frank', password: 'frank password' })).token, 'other callers unaffected')
 })

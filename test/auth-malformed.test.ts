@@ -65,8 +65,11 @@ t.test('1,000 malformed payloads to each auth method: each gets a coded error, t
   const auth = await createAuthNode({ dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, auth: { scrypt: { N: 1024, r: 8, p: 1 } } })
   mesh.closeLater(() => auth.close())
   const caller = await mesh.node({ role: 'gateway', announce: false })
+  // auth.touchKeys is for approved gateways only: approve this one so its payloads reach validation.
+  await auth.store.setNode('gateway', caller.publicKey.toString('hex'), true, 'test')
   // raw bytes only go through the node's own @hyperswarm/rpc (PeerClient always sends valid JSON)
-  const raw = (caller as unknown as { rpc: RPC }).rpc.connect(auth.node.publicKey)
+  const rpc = (caller as unknown as { rpc: RPC }).rpc
+  const raw = rpc.connect(auth.node.publicKey, { keyPair: rpc.defaultKeyPair })
   t.teardown(() => raw.destroy())
 
   const codes = new Map<string, number>()

@@ -103,8 +103,11 @@ t.test('register, login, keys, revocation seen by a replica, and the error cases
   }
   t.notOk(JSON.stringify(audit).includes(rotated.created.key), 'audit holds no key')
 
-  // last used, reported by a mesh node
-  const touched = await gateway.client(found.publicKey).call(api.touchKeys, { keys: [{ userId: alice.id, keyId: rotated.created.id, lastUsedAt: new Date().toISOString() }] })
+  // last used, reported by an approved gateway only
+  const touch = { keys: [{ userId: alice.id, keyId: rotated.created.id, lastUsedAt: new Date().toISOString() }] }
+  await t.rejects(gateway.client(found.publicKey).call(api.touchKeys, touch), { code: 'FORBIDDEN', message: /approved gateway/ }, 'a stranger may not report key use')
+  await auth.store.setNode('gateway', gateway.publicKey.toString('hex'), true, 'test')
+  const touched = await gateway.client(found.publicKey).call(api.touchKeys, touch)
   t.equal(touched.updated, 1)
   const afterTouch = await client.call(api.listKeys, { token: session.token })
   t.ok(afterTouch.keys.find(k => k.id === rotated.created.id)?.lastUsedAt)

@@ -19,8 +19,8 @@ export type AuthMethodName = { [N in keyof AuthApi]: AuthApi[N] extends { name: 
 export async function callAuth<N extends AuthMethodName> (cmd: Command, method: N, request: z.input<AuthApi[N]['request']>): Promise<z.output<AuthApi[N]['response']>> {
   const def = (await import('../../shared/schemas/auth.js'))[method]
   return withMesh(cmd, async mesh => {
-    const [auth] = await mesh.discovery.waitFor('auth', { timeoutMs: AUTH_WAIT_MS })
-    return mesh.client(auth.publicKey).call(def as never, request as never) as Promise<z.output<AuthApi[N]['response']>>
+    const auth = await mesh.trust.auth(AUTH_WAIT_MS)
+    return mesh.client(auth).call(def as never, request as never) as Promise<z.output<AuthApi[N]['response']>>
   })
 }
 

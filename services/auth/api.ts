@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import type { NodeRegistry } from '../../shared/accounts/node-registry.js'
 import type { AuthConfig } from '../../shared/config/auth.js'
 import { HyperinferError } from '../../shared/errors.js'
 import type { UserRecord } from '../../shared/accounts/records.js'
@@ -7,14 +8,16 @@ import * as api from '../../shared/schemas/auth.js'
 import { burnVerification, hashPassword, verifyPassword } from './passwords.js'
 import type { Sessions } from './sessions.js'
 import type { AccountStore } from './store.js'
-import type { LoginThrottle } from './throttle.js'
-import { keyView, userView } from './views.js'
+import { ClientQuota, type LoginThrottle } from './throttle.js'
+import { keyView, nodeView, userView } from './views.js'
 
 export interface AuthApiDeps {
   store: AccountStore
   sessions: Sessions
   throttle: LoginThrottle
   config: AuthConfig
+  /** The approved nodes (this node's own index of its accounts bee). */
+  nodes: NodeRegistry
 }
 
 function callerId (ctx: CallContext): string {
@@ -22,18 +25,30 @@ function callerId (ctx: CallContext): string {
 }
 
 /** The auth node's method table. */
-export function authMethods ({ store, sessions, throttle, config }: AuthApiDeps): ServedMethod[] {
+export function authMethods ({ store, sessions, throttle, config, nodes }: AuthApiDeps): ServedMethod[] {
   const admins = new Set(config.admins)
   const touchCalls = new LRUCache<string, { count: number }>({ max: 10_000, ttl: 60_000 })
+  const registrations = new ClientQuota(config.registerPerClientPerHour, 60 * 60_000, 'registrations')
 
-  async function authenticate (token: string): Promise<UserRecord> {
+  /** The end user an approved web node names, else the calling node itself. */
+  function clientOf (ctx: CallContext, onBehalfOf: string | undefined): string {
+    const caller = callerId(ctx)
+    if (onBehalfOf !== undefined && nodes.isApproved('web', caller)) return `ip:${onBehalfOf}`
+    return `node:${caller}`
+  }
+
+  async function authenticateSession (token: string): Promise<{ user: UserRecord, sessionId: string }> {
     const claims = await sessions.verify(token)
     const user = await store.getUser(claims.userId)
     const credential = user ? await store.getCredential(user.id) : null
-    if (!user || !credential || credential.changedAt !== claims.passwordVersion) {
+    if (!user || !credential || credential.changedAt !== claims.passwordVersion || !await store.hasSession(user.id, claims.sessionId)) {
       throw new HyperinferError('UNAUTHENTICATED', 'session is no longer valid: log in again')
     }
-    return user
+    return { user, sessionId: claims.sessionId }
+  }
+
+  async function authenticate (token: string): Promise<UserRecord> {
+    return (await authenticateSession(token)).user
   }
 
   async function authenticateAdmin (token: string): Promise<UserRecord> {
@@ -43,29 +58,39 @@ export function authMethods ({ store, sessions, throttle, config }: AuthApiDeps)
   }
 
   return [
-    unary(api.register, async ({ username, email, password }) => {
+    unary(api.register, async ({ username, email, password, client }, ctx) => {
+      registrations.take(clientOf(ctx, client))
       const passwordHash = await hashPassword(password, config.scrypt)
       const user = await store.createUser({ username, email, passwordHash, role: admins.has(username) ? 'admin' : 'user' })
       return userView(user)
     }),
 
-    unary(api.login, async ({ login, password }, ctx) => {
+    unary(api.login, async ({ login, password, client: onBehalfOf }, ctx) => {
       const name = login.toLowerCase()
-      throttle.check(name, callerId(ctx))
+      const client = clientOf(ctx, onBehalfOf)
       const user = await store.findUser(name)
+      // By username or by email, guesses count against the same account; checked and counted in one step.
+      const account = user ? `user:${user.id}` : `name:${name}`
+      throttle.begin(account, client)
       const credential = user ? await store.getCredential(user.id) : null
       const valid = credential ? await verifyPassword(password, credential.hash) : (await burnVerification(password, config.scrypt), false)
       if (!user || !credential || !valid) {
-        throttle.fail(name, callerId(ctx))
-        if (user) await store.recordAudit({ actor: `node:${callerId(ctx).slice(0, 12)}`, action: 'login.failure', target: `user:${user.username}` })
+        if (user) await store.recordAudit({ actor: client.slice(0, 17), action: 'login.failure', target: `user:${user.username}` })
         throw new HyperinferError('UNAUTHENTICATED', 'wrong username/email or password')
       }
-      throttle.succeed(name)
-      const session = await sessions.issue({ userId: user.id, passwordVersion: credential.changedAt })
-      return { ...session, user: userView(user) }
+      throttle.succeed(account, client)
+      const { token, expiresAt, sessionId, expiresAtMs } = await sessions.issue({ userId: user.id, passwordVersion: credential.changedAt })
+      await store.addSession(user.id, sessionId, expiresAtMs)
+      return { token, expiresAt, user: userView(user) }
     }),
 
     unary(api.whoami, async ({ token }) => userView(await authenticate(token))),
+
+    unary(api.logout, async ({ token }) => {
+      const { user, sessionId } = await authenticateSession(token)
+      await store.endSession(user.id, sessionId)
+      return { loggedOut: true }
+    }),
 
     unary(api.changePassword, async ({ token, currentPassword, newPassword }) => {
       const user = await authenticate(token)
@@ -144,6 +169,23 @@ export function authMethods ({ store, sessions, throttle, config }: AuthApiDeps)
     unary(api.adminAudit, async ({ token, before, limit }) => {
       await authenticateAdmin(token)
       return { entries: await store.readAudit(before, limit ?? 100) }
-    })
+    }),
+
+    unary(api.adminApproveNode, async ({ token, role, publicKey, note }) => {
+      const admin = await authenticateAdmin(token)
+      return nodeView(await store.setNode(role, publicKey, true, admin.username, note))
+    }),
+
+    unary(api.adminRevokeNode, async ({ token, role, publicKey }) => {
+      const admin = await authenticateAdmin(token)
+      return nodeView(await store.setNode(role, publicKey, false, admin.username))
+    }),
+
+    unary(api.adminListNodes, async ({ token, role }) => {
+      await authenticateAdmin(token)
+      return { nodes: (await store.listNodes(role)).map(nodeView) }
+    }),
+
+    unary(api.approvedNodes, ({ role }) => ({ role, publicKeys: nodes.approved(role) }))
   ]
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SignJWT, jwtVerify } from 'jose'
 import { HyperinferError } from '../../shared/errors.js'
+import { writeSecretFile } from '../../shared/store/private-files.js'
 
 const ISSUER = 'hyperinfer-auth'
 const AUDIENCE = 'hyperinfer'
@@ -13,11 +14,14 @@ export interface SessionClaims {
   passwordVersion: number
 }
 
+/** A verified token also names its session, which the auth node keeps until logout or expiry. */
+export interface VerifiedSession extends SessionClaims { sessionId: string }
+
 /** The HS256 secret: from config, else a random one kept in the data dir (created on first start). */
 export function loadJwtSecret (dataDir: string, configured?: string): Uint8Array {
   if (configured) return new TextEncoder().encode(configured)
   const file = join(dataDir, 'jwt-secret')
-  if (!existsSync(file)) writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' })
+  if (!existsSync(file)) writeSecretFile(file, randomBytes(48).toString('base64url'), 'wx')
   return new TextEncoder().encode(readFileSync(file, 'utf8').trim())
 }
 
@@ -30,10 +34,12 @@ export class Sessions {
     this.ttlSeconds = ttlSeconds
   }
 
-  async issue (claims: SessionClaims): Promise<{ token: string, expiresAt: string }> {
+  async issue (claims: SessionClaims): Promise<{ token: string, expiresAt: string, sessionId: string, expiresAtMs: number }> {
     const now = Math.floor(Date.now() / 1000)
     const exp = now + this.ttlSeconds
+    const sessionId = randomBytes(16).toString('base64url')
     const token = await new SignJWT({ pwv: claims.passwordVersion })
+      .setJti(sessionId)
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(claims.userId)
       .setIssuer(ISSUER)
@@ -41,15 +47,15 @@ export class Sessions {
       .setIssuedAt(now)
       .setExpirationTime(exp)
       .sign(this.secret)
-    return { token, expiresAt: new Date(exp * 1000).toISOString() }
+    return { token, expiresAt: new Date(exp * 1000).toISOString(), sessionId, expiresAtMs: exp * 1000 }
   }
 
   /** The claims of a valid token; UNAUTHENTICATED for an expired, forged or malformed one. */
-  async verify (token: string): Promise<SessionClaims> {
+  async verify (token: string): Promise<VerifiedSession> {
     try {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })
-      if (typeof payload.sub !== 'string' || typeof payload.pwv !== 'number') throw new Error('missing claims')
-      return { userId: payload.sub, passwordVersion: payload.pwv }
+      if (typeof payload.sub !== 'string' || typeof payload.pwv !== 'number' || typeof payload.jti !== 'string') throw new Error('missing claims')
+      return { userId: payload.sub, passwordVersion: payload.pwv, sessionId: payload.jti }
     } catch (err) {
       const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED'
       throw new HyperinferError('UNAUTHENTICATED', expired ? 'session expired: log in again' : 'invalid session token: log in again')

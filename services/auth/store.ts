@@ -3,15 +3,21 @@ import type Hyperbee from 'hyperbee'
 import { HyperinferError } from '../../shared/errors.js'
 import { displayPrefix, generateApiKey, hashApiKey } from '../../shared/accounts/api-key.js'
 import {
-  KEYS, type AuditRecord, type KeyIndexRecord, type KeyRecord, type PlanRecord, type Role, type UserRecord, type WorkerRecord
+  KEYS, NODE_ROLES, type AuditRecord, type KeyIndexRecord, type KeyRecord, type NodeRecord, type NodeRole, type PlanRecord, type Role,
+  type UserRecord, type WorkerRecord
 } from '../../shared/accounts/records.js'
 import type { Bee } from '../../shared/store/bees.js'
 
-type Value = UserRecord | KeyRecord | KeyIndexRecord | PlanRecord | WorkerRecord | AuditRecord | { id: string }
+type Value = UserRecord | KeyRecord | KeyIndexRecord | PlanRecord | WorkerRecord | NodeRecord | AuditRecord | { id: string }
 type Batch = Hyperbee.Batch<Value>
 
 /** Kept in the auth node's private bee, never replicated. */
 export interface CredentialRecord { hash: string, changedAt: number }
+
+/** A live session (`sessions/<userId>/<sessionId>` in the private bee): logout deletes it. */
+export interface SessionRecord { expiresAt: number }
+
+type PrivateValue = CredentialRecord | SessionRecord
 
 export type AuditInput = Omit<AuditRecord, 'id' | 'at'>
 
@@ -25,9 +31,11 @@ export function newId (): string {
  */
 export class AccountStore {
   readonly accounts: Bee<Value>
-  private readonly credentials: Bee<CredentialRecord>
+  private readonly credentials: Bee<PrivateValue>
+  /** Told of every approval or revocation once it is written. */
+  onNodeChange: (record: NodeRecord) => void = () => {}
 
-  constructor (accounts: Bee<Value>, credentials: Bee<CredentialRecord>) {
+  constructor (accounts: Bee<Value>, credentials: Bee<PrivateValue>) {
     this.accounts = accounts
     this.credentials = credentials
   }
@@ -43,13 +51,49 @@ export class AccountStore {
   }
 
   async getCredential (userId: string): Promise<CredentialRecord | null> {
-    return (await this.credentials.get(`credentials/${userId}`))?.value ?? null
+    return (await this.credentials.get(`credentials/${userId}`))?.value as CredentialRecord | undefined ?? null
   }
 
+  /** A new password ends every session of the user, in the same batch. */
   async setCredential (userId: string, hash: string): Promise<CredentialRecord> {
     const record = { hash, changedAt: Date.now() }
-    await this.credentials.put(`credentials/${userId}`, record)
+    const batch = this.credentials.batch()
+    await batch.lock()
+    try {
+      for await (const { key } of readInBatch(batch, sessionRange(userId))) await batch.del(key)
+      await batch.put(`credentials/${userId}`, record)
+      await batch.flush()
+    } catch (err) {
+      await batch.close()
+      throw err
+    }
     return record
+  }
+
+  /** Records a session at login and forgets the user's expired ones (so they never pile up). */
+  async addSession (userId: string, sessionId: string, expiresAt: number): Promise<void> {
+    const batch = this.credentials.batch()
+    await batch.lock()
+    try {
+      const now = Date.now()
+      for await (const { key, value } of readInBatch(batch, sessionRange(userId))) {
+        if ((value as SessionRecord).expiresAt <= now) await batch.del(key)
+      }
+      await batch.put(sessionKey(userId, sessionId), { expiresAt })
+      await batch.flush()
+    } catch (err) {
+      await batch.close()
+      throw err
+    }
+  }
+
+  async hasSession (userId: string, sessionId: string): Promise<boolean> {
+    const record = (await this.credentials.get(sessionKey(userId, sessionId)))?.value as SessionRecord | undefined
+    return record !== undefined && record.expiresAt > Date.now()
+  }
+
+  async endSession (userId: string, sessionId: string): Promise<void> {
+    await this.credentials.del(sessionKey(userId, sessionId))
   }
 
   async createUser (input: { username: string, email: string, passwordHash: string, role: Role }): Promise<UserRecord> {
@@ -163,29 +207,53 @@ export class AccountStore {
     })
   }
 
-  async getWorker (publicKey: string): Promise<WorkerRecord | null> {
-    return (await this.accounts.get(KEYS.worker(publicKey)))?.value as WorkerRecord | undefined ?? null
-  }
-
+  /** Workers are the nodes approved for `inference` (older approvals under workers/ included). */
   async listWorkers (): Promise<WorkerRecord[]> {
-    const workers: WorkerRecord[] = []
-    for await (const { value } of this.accounts.createReadStream({ gt: 'workers/', lt: 'workers0' })) workers.push(value as WorkerRecord)
-    return workers
+    return (await this.listNodes('inference')).map(({ role: _role, ...worker }) => worker)
   }
 
   async setWorker (publicKey: string, approved: boolean, actor: string, note?: string): Promise<WorkerRecord> {
-    return this.write(async batch => {
-      const current = (await batch.get(KEYS.worker(publicKey)))?.value as WorkerRecord | undefined
+    const { role: _role, ...worker } = await this.setNode('inference', publicKey, approved, actor, note)
+    return worker
+  }
+
+  async listNodes (role?: NodeRole): Promise<NodeRecord[]> {
+    const nodes: NodeRecord[] = []
+    for (const each of role ? [role] : NODE_ROLES) {
+      const seen = new Set<string>()
+      for await (const { value } of this.accounts.createReadStream(KEYS.nodesOfRole(each))) {
+        nodes.push(value as NodeRecord)
+        seen.add((value as NodeRecord).publicKey)
+      }
+      if (each !== 'inference') continue
+      for await (const { value } of this.accounts.createReadStream({ gt: 'workers/', lt: 'workers0' })) {
+        const worker = value as WorkerRecord
+        if (!seen.has(worker.publicKey)) nodes.push({ role: 'inference', ...worker })
+      }
+    }
+    return nodes
+  }
+
+  /** Approves (or revokes) a node's key for one role; approving an approved node changes nothing. */
+  async setNode (role: NodeRole, publicKey: string, approved: boolean, actor: string, note?: string): Promise<NodeRecord> {
+    const record = await this.write(async batch => {
+      const legacy = role === 'inference' ? (await batch.get(KEYS.worker(publicKey)))?.value as WorkerRecord | undefined : undefined
+      const current = (await batch.get(KEYS.node(role, publicKey)))?.value as NodeRecord | undefined ??
+        (legacy ? { role, ...legacy } : undefined)
       const now = new Date().toISOString()
-      if (!approved && !current) throw new HyperinferError('NOT_FOUND', `worker ${publicKey.slice(0, 12)}… was never approved`)
+      if (!approved && !current) throw new HyperinferError('NOT_FOUND', `${role} node ${publicKey.slice(0, 12)}… was never approved`)
       if (approved && current && !current.revokedAt) return current
-      const record: WorkerRecord = approved
-        ? { publicKey, approvedAt: now, approvedBy: actor, revokedAt: null, ...(note ? { note } : {}) }
-        : { ...(current as WorkerRecord), revokedAt: current?.revokedAt ?? now }
-      await batch.put(KEYS.worker(publicKey), record)
-      await this.audit(batch, { actor, action: approved ? 'worker.approve' : 'worker.revoke', target: `worker:${publicKey}` })
+      const record: NodeRecord = approved
+        ? { role, publicKey, approvedAt: now, approvedBy: actor, revokedAt: null, ...(note ? { note } : {}) }
+        : { ...(current as NodeRecord), revokedAt: current?.revokedAt ?? now }
+      await batch.put(KEYS.node(role, publicKey), record)
+      // Workers keep their audit names from before the registry.
+      const action = `${role === 'inference' ? 'worker' : 'node'}.${approved ? 'approve' : 'revoke'}`
+      await this.audit(batch, { actor, action, target: `${role}:${publicKey}` })
       return record
     })
+    this.onNodeChange(record)
+    return record
   }
 
   async recordAudit (entry: AuditInput): Promise<void> {
@@ -243,4 +311,17 @@ export class AccountStore {
     await batch.put(KEYS.key(hash), revoked)
     return revoked
   }
+}
+
+function sessionKey (userId: string, sessionId: string): string {
+  return `sessions/${userId}/${sessionId}`
+}
+
+function sessionRange (userId: string): { gt: string, lt: string } {
+  return { gt: `sessions/${userId}/`, lt: `sessions/${userId}0` }
+}
+
+/** Hyperbee batches can read ranges (the declared types say otherwise). */
+function readInBatch (batch: Hyperbee.Batch<PrivateValue>, range: { gt: string, lt: string }): AsyncIterable<{ key: string, value: PrivateValue }> {
+  return (batch as unknown as Bee<PrivateValue>).createReadStream(range) as AsyncIterable<{ key: string, value: PrivateValue }>
 }

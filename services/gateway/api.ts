@@ -97,8 +97,9 @@ async function identify (node: MeshNode, accounts: AccountReplica, req: { apiKey
     return { userId: account.userId, role: account.role }
   }
   if (req.sessionToken) {
-    const [auth] = await node.discovery.waitFor('auth', { timeoutMs: 5_000 })
-    const user = await node.client(auth.publicKey).call(whoami, { token: req.sessionToken })
+    // The session token goes to the pinned auth node only.
+    const auth = await node.trust.auth(5_000)
+    const user = await node.client(auth).call(whoami, { token: req.sessionToken })
     return { userId: user.id, role: user.role }
   }
   throw new HyperinferError('UNAUTHENTICATED', 'give an apiKey or a sessionToken')

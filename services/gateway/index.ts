@@ -1,3 +1,4 @@
+import { accessFor } from '../../shared/accounts/node-access.js'
 import { AccountReplica } from '../../shared/accounts/replica.js'
 import type { GatewayConfig } from '../../shared/config/gateway.js'
 import type { BootstrapNode } from '../../shared/mesh/dht.js'
@@ -16,6 +17,8 @@ import { capacityFetcher, startDispatch } from './dispatch.js'
 import { logUnapprovedWorkers } from './unapproved-workers.js'
 
 export interface GatewayNodeOptions {
+  /** The pinned auth node (network.authKey): without it the node checks no caller. */
+  authKey?: Buffer
   dataDir: string
   network: NetworkId
   bootstrap?: BootstrapNode[]
@@ -44,6 +47,8 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
   let pool: WorkerPool | undefined
   const node = new MeshNode({
     role: 'gateway',
+    access: accessFor(options.authKey),
+    authKey: options.authKey,
     dataDir: options.dataDir,
     network: options.network,
     bootstrap: options.bootstrap,
@@ -58,7 +63,8 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
   })
   await node.open()
   try {
-    const accounts = await new AccountReplica(node).open()
+    const accounts = await new AccountReplica(node, { authKey: options.authKey }).open()
+    node.access.attach(accounts.nodes)
     const usage = new UsageLog(await node.ownBee('usage'), {
       maxBatch: config.usageBatch,
       onError: err => { node.log.error({ err }, 'usage records not written; a restart bills their intents at the reservation') }

@@ -19,7 +19,7 @@ export class KeyTouches {
 
   async flush (): Promise<void> {
     if (this.pending.size === 0) return
-    const auth = this.node.discovery.peers('auth')[0]
+    const auth = this.node.trust.pinned ? { publicKey: this.node.trust.pinned } : this.node.discovery.peers('auth')[0]
     if (!auth) return
     const keys = [...this.pending.values()].slice(0, 500)
     try {

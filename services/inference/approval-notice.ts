@@ -33,7 +33,7 @@ export function logApprovalState (node: MeshNode): { close (): void } {
 
   const open = async (): Promise<void> => {
     if (closed) return
-    const next = new AccountReplica(node, { timeoutMs: RETRY_AUTH_MS })
+    const next = new AccountReplica(node, { timeoutMs: RETRY_AUTH_MS, authKey: node.trust.pinned })
     try {
       await next.open()
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { InferenceConfig } from '../../shared/config/inference.js'
 import { inferenceSection } from '../../shared/config/inference.js'
+import { accessFor, followRegistry, type FollowedRegistry } from '../../shared/accounts/node-access.js'
 import { MeshNode, type MeshNodeOptions } from '../../shared/mesh/mesh-node.js'
 import { inferenceMethods } from './api.js'
 import { createBackendSlots } from './backends/index.js'
@@ -24,7 +25,10 @@ export interface InferenceNode {
 export async function createInferenceNode (opts: InferenceNodeOptions): Promise<InferenceNode> {
   const config = inferenceSection.parse(opts.inference ?? {})
   let worker: InferenceWorker | null = null
+  let registry: FollowedRegistry | null = null
   const node = new MeshNode({
+    // Only approved gateways may call inference.* (and only approved nodes connect at all).
+    access: accessFor(opts.authKey),
     ...opts,
     role: 'inference',
     announce: false,
@@ -38,9 +42,11 @@ export async function createInferenceNode (opts: InferenceNodeOptions): Promise<
   try {
     await worker.start()
     await node.open()
+    if (opts.authKey) registry = followRegistry(node, opts.authKey)
     node.serve(inferenceMethods(worker))
     if (opts.announce !== false) await node.discovery.announce('inference')
   } catch (err) {
+    registry?.close()
     await node.close().catch(() => {})
     await worker.close()
     throw err
@@ -52,6 +58,7 @@ export async function createInferenceNode (opts: InferenceNodeOptions): Promise<
     worker,
     get publicKey () { return node.publicKey },
     async close () {
+      registry?.close()
       await node.close()
       await worker?.close()
     }

@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/log.js'
 import type { BootstrapNode } from '../../shared/mesh/dht.js'
+import { accessFor, followRegistry, type FollowedRegistry } from '../../shared/accounts/node-access.js'
 import { MeshNode } from '../../shared/mesh/mesh-node.js'
 import type { NetworkId } from '../../shared/mesh/topic.js'
 import type { SystemHealthResponse } from '../../shared/schemas/metrics.js'
@@ -8,6 +9,8 @@ import { Collector, type CollectorOptions } from './collector.js'
 import { startMetricsHttp, type MetricsHttp } from './http.js'
 
 export interface MetricsNodeOptions extends Partial<CollectorOptions> {
+  /** The pinned auth node (network.authKey): without it the node checks no caller. */
+  authKey?: Buffer
   dataDir: string
   network: NetworkId
   bootstrap?: BootstrapNode[]
@@ -45,6 +48,8 @@ export async function createMetricsNode (options: MetricsNodeOptions): Promise<M
   let collector: Collector | null = null
   const node = new MeshNode({
     role: 'metrics',
+    access: accessFor(options.authKey),
+    authKey: options.authKey,
     dataDir: options.dataDir,
     network: options.network,
     bootstrap: opts.bootstrap,
@@ -54,6 +59,7 @@ export async function createMetricsNode (options: MetricsNodeOptions): Promise<M
     healthCheck: () => ({ details: { ready: collector?.ready ?? false, nodesKnown: collector?.roster.all().length ?? 0 } })
   })
   await node.open()
+  const registry: FollowedRegistry | null = options.authKey ? followRegistry(node, options.authKey) : null
   collector = new Collector(node, opts)
   node.serve(metricsApi(collector))
   let http: MetricsHttp
@@ -64,6 +70,7 @@ export async function createMetricsNode (options: MetricsNodeOptions): Promise<M
       get ready () { return collector.ready }
     }, { host: opts.host, port: opts.port })
   } catch (err) {
+    registry?.close()
     await node.close()
     throw err
   }
@@ -80,6 +87,7 @@ export async function createMetricsNode (options: MetricsNodeOptions): Promise<M
       closing ??= (async () => {
         await live.stop()
         await http.close()
+        registry?.close()
         await node.close()
       })()
       return closing

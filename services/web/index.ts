@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { accessFor } from '../../shared/accounts/node-access.js'
 import { AccountReplica } from '../../shared/accounts/replica.js'
 import { webSection, type WebConfig } from '../../shared/config/web.js'
 import type { Logger } from '../../shared/log.js'
@@ -10,6 +11,8 @@ import { buildWebApp } from './server.js'
 import { Upstream } from './upstream.js'
 
 export interface WebNodeOptions extends Partial<WebConfig> {
+  /** The pinned auth node (network.authKey): passwords and sessions go to it alone, prompts to gateways it approved. */
+  authKey?: Buffer
   dataDir: string
   network: NetworkId
   bootstrap?: BootstrapNode[]
@@ -41,6 +44,8 @@ export async function createWebNode (options: WebNodeOptions): Promise<WebNode> 
   }).filter(([, v]) => v !== undefined)))
   const node = new MeshNode({
     role: 'web',
+    access: accessFor(options.authKey),
+    authKey: options.authKey,
     dataDir: options.dataDir,
     network: options.network,
     bootstrap: options.bootstrap,
@@ -58,10 +63,11 @@ export async function createWebNode (options: WebNodeOptions): Promise<WebNode> 
   // The auth node may come up after us: keep trying to open the replica in the background.
   let retry: NodeJS.Timeout | null = null
   const openAccounts = (): void => {
-    const replica = new AccountReplica(node, { timeoutMs: config.discoveryTimeoutMs })
+    const replica = new AccountReplica(node, { timeoutMs: config.discoveryTimeoutMs, authKey: options.authKey })
     replica.open().then(open => {
       if (closed) return open.close()
       accounts = open
+      node.access.attach(open.nodes)
     }, (err: Error) => {
       if (closed) return
       node.log.debug({ err: err.message }, 'accounts replica not open yet; retrying')

@@ -38,15 +38,16 @@ export class Upstream {
     return this.node.client(peer).stream(def, request, { signal, idleTimeoutMs: def.timeoutMs ?? this.opts.callTimeoutMs })
   }
 
+  /** Passwords and sessions go to the pinned auth node, keys and prompts to approved nodes only. */
   private async pick (role: Role): Promise<Buffer> {
-    const cached = this.node.discovery.peers(role)
-    const live = cached.length > 0 ? cached : await this.waitFor(role)
+    if (role === 'auth') return this.node.trust.auth(this.opts.discoveryTimeoutMs)
+    const live = await this.waitFor(role)
     return live[Math.floor(Math.random() * live.length)].publicKey
   }
 
   private async waitFor (role: Role): Promise<{ publicKey: Buffer }[]> {
     try {
-      return await this.node.discovery.waitFor(role, { timeoutMs: this.opts.discoveryTimeoutMs })
+      return await this.node.trust.peers(role, this.opts.discoveryTimeoutMs)
     } catch (err) {
       if (err instanceof HyperinferError) throw new HyperinferError('UNAVAILABLE', `no ${role} node is reachable right now; is the mesh running?`)
       throw err

@@ -41,6 +41,19 @@ export interface WorkerRecord {
   note?: string
 }
 
+/** A node the auth node approved for one role (`nodes/<role>/<publicKey>`). */
+export interface NodeRecord {
+  role: NodeRole
+  publicKey: string
+  approvedAt: string
+  approvedBy: string
+  revokedAt: string | null
+  note?: string
+}
+
+export const NODE_ROLES = ['auth', 'gateway', 'inference', 'metrics', 'web'] as const
+export type NodeRole = (typeof NODE_ROLES)[number]
+
 export interface AuditRecord {
   id: string
   at: string
@@ -59,7 +72,10 @@ export const KEYS = {
   keyByUser: (userId: string, keyId: string) => `keys-by-user/${userId}/${keyId}`,
   keysOfUser: (userId: string) => ({ gt: `keys-by-user/${userId}/`, lt: `keys-by-user/${userId}0` }),
   plan: (name: string) => `plans/${name}`,
+  /** Approvals written before the node registry; read as `inference` approvals. */
   worker: (publicKey: string) => `workers/${publicKey}`,
+  node: (role: NodeRole, publicKey: string) => `nodes/${role}/${publicKey}`,
+  nodesOfRole: (role: NodeRole) => ({ gt: `nodes/${role}/`, lt: `nodes/${role}0` }),
   audit: (at: string, id: string) => `audit/${at}/${id}`
 } as const
 

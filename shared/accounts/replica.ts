@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { HyperinferError } from '../errors.js'
 import type { MeshNode } from '../mesh/mesh-node.js'
 import { accountsInfo } from '../schemas/auth.js'
 import type { Bee } from '../store/bees.js'
+import { writeSecretFile } from '../store/private-files.js'
 import { hashApiKey, looksLikeApiKey } from './api-key.js'
-import type { KeyRecord, PlanRecord, Role, UserRecord, WorkerRecord } from './records.js'
+import { NodeRegistry } from './node-registry.js'
+import type { KeyRecord, NodeRecord, PlanRecord, Role, UserRecord, WorkerRecord } from './records.js'
 
 export interface PlanLimits { requestsPerHour: number, tokensPerDay: number }
 
@@ -26,11 +28,18 @@ export interface KeyLookup {
 export interface AccountReplicaOptions {
   /** How long open() looks for the auth node when no accounts key is remembered. */
   timeoutMs?: number
+  /**
+   * The pinned auth node (its public key): the accounts key is asked of it alone, over a
+   * connection that proves its identity. Without one the first auth node found is trusted.
+   */
+  authKey?: Buffer
 }
 
 /** Fallback when the replica has not yet seen the plan table. */
 const FALLBACK_LIMITS: PlanLimits = { requestsPerHour: 100, tokensPerDay: 100_000 }
 const KEY_FILE = 'accounts-key'
+/** Which auth node the remembered accounts key came from. */
+const KEY_SOURCE_FILE = 'accounts-auth-key'
 
 /**
  * A read replica of the auth node's `accounts` bee. It finds the auth node by discovery, asks for
@@ -46,7 +55,8 @@ export class AccountReplica extends EventEmitter {
   private readonly users = new Map<string, UserRecord>()
   private readonly keys = new Map<string, KeyRecord>()
   private readonly plans = new Map<string, PlanRecord>()
-  private readonly workers = new Map<string, WorkerRecord>()
+  /** Approved nodes per role, live. */
+  readonly nodes = new NodeRegistry()
   private bee: Bee<unknown> | null = null
   private history: (AsyncIterable<{ seq: number, key: string, value: unknown, type: 'put' | 'del' }> & { destroy (): void }) | null = null
   private appliedSeq = 0
@@ -65,13 +75,27 @@ export class AccountReplica extends EventEmitter {
 
   async open (): Promise<this> {
     if (this.bee) return this
-    const keyFile = join(this.node.dataDir, KEY_FILE)
-    const remembered = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : null
-    const key = remembered ?? await this.askAuthNode()
-    if (!remembered) writeFileSync(keyFile, key + '\n')
+    const key = this.rememberedKey() ?? await this.askAuthNode()
+    writeSecretFile(join(this.node.dataDir, KEY_FILE), key + '\n')
+    if (this.opts.authKey) writeSecretFile(join(this.node.dataDir, KEY_SOURCE_FILE), this.opts.authKey.toString('hex') + '\n')
     this.bee = await this.node.followBee<unknown>(Buffer.from(key, 'hex'))
     this.follow()
     return this
+  }
+
+  /** A remembered key counts only if it came from the auth node pinned now. */
+  private rememberedKey (): string | null {
+    const keyFile = join(this.node.dataDir, KEY_FILE)
+    if (!existsSync(keyFile)) return null
+    if (this.opts.authKey) {
+      const sourceFile = join(this.node.dataDir, KEY_SOURCE_FILE)
+      const source = existsSync(sourceFile) ? readFileSync(sourceFile, 'utf8').trim() : null
+      if (source !== this.opts.authKey.toString('hex')) {
+        this.node.log.warn('the remembered accounts key did not come from the pinned auth node: asking it again')
+        return null
+      }
+    }
+    return readFileSync(keyFile, 'utf8').trim()
   }
 
   /** The account behind an API key, from local data; null when the key is unknown. */
@@ -108,8 +132,7 @@ export class AccountReplica extends EventEmitter {
   }
 
   isWorkerApproved (publicKeyHex: string): boolean {
-    const worker = this.workers.get(publicKeyHex.toLowerCase())
-    return worker !== undefined && worker.revokedAt === null
+    return this.nodes.isApproved('inference', publicKeyHex)
   }
 
   /** Resolves once the index has applied entries up to `seq` (e.g. the auth node's length - 1). */
@@ -136,8 +159,9 @@ export class AccountReplica extends EventEmitter {
   }
 
   private async askAuthNode (): Promise<string> {
-    const [auth] = await this.node.discovery.waitFor('auth', { timeoutMs: this.opts.timeoutMs ?? 15_000 })
-    const info = await this.node.client(auth.publicKey).call(accountsInfo, {})
+    const timeoutMs = this.opts.timeoutMs ?? 15_000
+    const authKey = this.opts.authKey ?? (await this.node.discovery.waitFor('auth', { timeoutMs }))[0].publicKey
+    const info = await this.node.client(authKey).call(accountsInfo, {}, { timeoutMs })
     return info.key
   }
 
@@ -158,7 +182,9 @@ export class AccountReplica extends EventEmitter {
     const slash = entry.key.indexOf('/')
     const kind = entry.key.slice(0, slash)
     const id = entry.key.slice(slash + 1)
-    const map = kind === 'users' ? this.users : kind === 'keys' ? this.keys : kind === 'plans' ? this.plans : kind === 'workers' ? this.workers : null
+    if (kind === 'nodes') this.nodes.applyNode(entry.key, entry.type === 'del' ? null : entry.value as NodeRecord)
+    if (kind === 'workers') this.nodes.applyWorker(id, entry.type === 'del' ? null : entry.value as WorkerRecord)
+    const map = kind === 'users' ? this.users : kind === 'keys' ? this.keys : kind === 'plans' ? this.plans : null
     if (map) {
       if (entry.type === 'del') map.delete(id)
       else (map as Map<string, unknown>).set(id, entry.value)

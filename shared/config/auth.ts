@@ -31,18 +31,33 @@ export const authSection = z.strictObject({
     p: z.number().int().min(1).max(16).default(1)
   }).default({ N: 16_384, r: 8, p: 1 }),
   loginThrottle: z.strictObject({
-    /** Failed logins for one username within the window before RATE_LIMITED. */
+    /** Failed logins for one account from one client (the end user's IP behind a web node, else the caller's key) before backoff. */
     maxFailuresPerUser: z.number().int().min(1).default(5),
-    /** Failed logins from one caller (node key) within the window; higher, since the web node logs in for many. */
+    /** Failed logins from one client, any account, before backoff. */
     maxFailuresPerCaller: z.number().int().min(1).default(50),
+    /** Failed logins for one account from all clients together before backoff. */
+    maxFailuresPerAccount: z.number().int().min(1).default(20),
+    /** First wait after the allowance; doubles with every further failure, up to maxBackoffMs. */
+    baseBackoffMs: z.number().int().min(1).default(1_000),
+    maxBackoffMs: z.number().int().min(1).default(15 * 60_000),
+    /** Failures are forgotten this long after the last one. */
     windowMs: z.number().int().min(1).default(15 * 60_000)
-  }).default({ maxFailuresPerUser: 5, maxFailuresPerCaller: 50, windowMs: 15 * 60_000 }),
+  }).default({ maxFailuresPerUser: 5, maxFailuresPerCaller: 50, maxFailuresPerAccount: 20, baseBackoffMs: 1_000, maxBackoffMs: 15 * 60_000, windowMs: 15 * 60_000 }),
+  /** `auth.register` calls accepted per client (end user's IP behind a web node, else the caller's key) per hour. */
+  registerPerClientPerHour: z.number().int().min(1).default(20),
   /** Usernames promoted to admin (see above). */
   admins: z.array(z.string().max(32)).default([]),
   /** Inference worker public keys (hex) approved at start. */
   approvedWorkers: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
   /** Approve every inference worker found on the network. For the local devnet only. */
   autoApproveWorkers: z.boolean().default(false),
+  /**
+   * A dir where nodes started by the local devnet leave `<role>.<publicKey>` files; the auth node
+   * approves those keys. Only this machine's user can write there, so only its own nodes enrol.
+   */
+  enrollDir: z.string().min(1).optional(),
+  /** Node public keys (hex) approved at start, per role. */
+  approvedNodes: z.partialRecord(z.enum(['auth', 'gateway', 'inference', 'metrics', 'web']), z.array(z.string().regex(/^[0-9a-f]{64}$/))).default({}),
   /** `auth.touchKeys` calls accepted per caller node per minute. */
   touchKeysPerMinute: z.number().int().min(1).default(120)
 })

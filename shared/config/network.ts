@@ -6,7 +6,15 @@ import { formatBootstrap, parseBootstrapNode, type BootstrapNode } from '../mesh
 import type { NetworkId } from '../mesh/topic.js'
 import type { Config } from './index.js'
 
-export interface DevnetInfo { network: string, bootstrap: string[], pid: number, startedAt: string }
+export interface DevnetInfo {
+  network: string
+  bootstrap: string[]
+  pid: number
+  startedAt: string
+  /** Written by the devnet's auth node once it runs: the key every other node and client pins. */
+  authKey?: string
+  accountsKey?: string
+}
 
 export function devnetFile (home: string): string {
   return join(home, 'devnet.json')
@@ -23,7 +31,15 @@ export function readDevnetInfo (home: string): DevnetInfo | null {
   return JSON.parse(readFileSync(file, 'utf8')) as DevnetInfo
 }
 
-export interface MeshAddress { network: NetworkId, bootstrap?: BootstrapNode[], publicNetwork: boolean }
+export interface MeshAddress {
+  network: NetworkId
+  bootstrap?: BootstrapNode[]
+  publicNetwork: boolean
+  /** The pinned auth node (see network.authKey). */
+  authKey?: Buffer
+  /** The mesh is the local devnet written in the home dir. */
+  devnet?: boolean
+}
 
 /**
  * Where the mesh is: the public network only when named, else the configured bootstrap list,
@@ -31,13 +47,15 @@ export interface MeshAddress { network: NetworkId, bootstrap?: BootstrapNode[], 
  */
 export function resolveMesh (config: Config): MeshAddress {
   const network: NetworkId = { name: config.network.name, secret: config.network.secret }
-  if (config.network.public) return { network, publicNetwork: true }
+  const authKey = config.network.authKey ? Buffer.from(config.network.authKey, 'hex') : undefined
+  if (config.network.public) return { network, publicNetwork: true, authKey }
   if (config.network.bootstrap.length > 0) {
-    return { network, bootstrap: config.network.bootstrap.map(parseBootstrapNode), publicNetwork: false }
+    return { network, bootstrap: config.network.bootstrap.map(parseBootstrapNode), publicNetwork: false, authKey }
   }
   const devnet = readDevnetInfo(config.home)
   if (devnet) {
-    return { network: { ...network, name: devnet.network }, bootstrap: devnet.bootstrap.map(parseBootstrapNode), publicNetwork: false }
+    const pinned = authKey ?? (devnet.authKey ? Buffer.from(devnet.authKey, 'hex') : undefined)
+    return { network: { ...network, name: devnet.network }, bootstrap: devnet.bootstrap.map(parseBootstrapNode), publicNetwork: false, authKey: pinned, devnet: true }
   }
   throw new HyperinferError('UNAVAILABLE',
     `no mesh to join: no --bootstrap was given and ${devnetFile(config.home)} does not exist. ` +
@@ -46,18 +64,19 @@ export function resolveMesh (config: Config): MeshAddress {
 }
 
 /** A mesh's address in one line: network name, secret and bootstrap list (`hyperinfer init` prints it). */
-export interface JoinInfo { network: string, secret?: string, bootstrap: string[] }
+export interface JoinInfo { network: string, secret?: string, bootstrap: string[], /** the pinned auth node */ authKey?: string }
 
 const JOIN_PREFIX = 'hyperinfer1:'
 const joinSchema = z.strictObject({
   n: z.string().min(1).max(64),
   s: z.string().min(1).optional(),
-  b: z.array(z.string().min(3)).min(1)
+  b: z.array(z.string().min(3)).min(1),
+  a: z.string().regex(/^[0-9a-f]{64}$/).optional()
 })
 
 export function encodeJoin (info: JoinInfo): string {
   for (const node of info.bootstrap) parseBootstrapNode(node)
-  const body = joinSchema.parse({ n: info.network, s: info.secret, b: info.bootstrap })
+  const body = joinSchema.parse({ n: info.network, s: info.secret, b: info.bootstrap, a: info.authKey })
   return JOIN_PREFIX + Buffer.from(JSON.stringify(body)).toString('base64url')
 }
 
@@ -75,7 +94,7 @@ export function decodeJoin (text: string): JoinInfo {
   const parsed = joinSchema.safeParse(raw)
   if (!parsed.success) throw bad(parsed.error.issues.map(issue => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '))
   for (const node of parsed.data.b) parseBootstrapNode(node)
-  return { network: parsed.data.n, secret: parsed.data.s, bootstrap: parsed.data.b }
+  return { network: parsed.data.n, secret: parsed.data.s, bootstrap: parsed.data.b, authKey: parsed.data.a }
 }
 
 /** The mesh flags every node and every client command takes (commander camelCases them). */
@@ -87,6 +106,7 @@ export interface MeshFlags {
   publicNetwork?: unknown
   join?: unknown
   logLevel?: unknown
+  authKey?: unknown
 }
 
 const str = (value: unknown): string | undefined => typeof value === 'string' && value !== '' ? value : undefined
@@ -110,6 +130,7 @@ export function meshConfigFromFlags (flags: MeshFlags, env: NodeJS.ProcessEnv = 
     'network.secret': str(flags.networkSecret),
     'network.bootstrap': list(flags.bootstrap),
     'network.public': flags.publicNetwork === true ? true : undefined,
+    'network.authKey': str(flags.authKey),
     logLevel: str(flags.logLevel)
   }
   const flagJoin = str(flags.join)
@@ -120,7 +141,8 @@ export function meshConfigFromFlags (flags: MeshFlags, env: NodeJS.ProcessEnv = 
     const fromJoin: Record<string, { value: unknown, env: string }> = {
       'network.name': { value: info.network, env: 'HYPERINFER_NETWORK' },
       'network.secret': { value: info.secret, env: 'HYPERINFER_NETWORK_SECRET' },
-      'network.bootstrap': { value: info.bootstrap, env: 'HYPERINFER_BOOTSTRAP' }
+      'network.bootstrap': { value: info.bootstrap, env: 'HYPERINFER_BOOTSTRAP' },
+      'network.authKey': { value: info.authKey, env: 'HYPERINFER_AUTH_KEY' }
     }
     for (const [path, { value, env: name }] of Object.entries(fromJoin)) {
       if (out[path] !== undefined) continue

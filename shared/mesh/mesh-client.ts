@@ -2,6 +2,7 @@ import HyperDHT from 'hyperdht'
 import RPC from '@hyperswarm/rpc'
 import { createLogger, type Logger } from '../log.js'
 import { health } from '../schemas/mesh.js'
+import { CalleeCheck } from './access-peers.js'
 import { createDht, type BootstrapNode } from './dht.js'
 import { Discovery } from './discovery.js'
 import { PeerClient, probeHealth } from './rpc-client.js'
@@ -14,6 +15,8 @@ export interface MeshClientOptions {
   log?: Logger
   refreshIntervalMs?: number
   probeIntervalMs?: number
+  /** The pinned auth node: secrets go only to it and to the nodes it approved. */
+  authKey?: Buffer
 }
 
 /**
@@ -23,6 +26,8 @@ export interface MeshClientOptions {
 export class MeshClient {
   readonly discovery: Discovery
   readonly log: Logger
+  /** Which nodes may be sent a key, password, session token or prompt. */
+  readonly trust: CalleeCheck
   private readonly dht: HyperDHT
   private readonly rpc: RPC
   private readonly clients = new Map<string, PeerClient>()
@@ -47,6 +52,7 @@ export class MeshClient {
       this.clients.get(peer.id)?.close()
       this.clients.delete(peer.id)
     })
+    this.trust = new CalleeCheck({ authKey: opts.authKey, discovery: this.discovery, client: key => this.client(key), log: this.log })
   }
 
   client (publicKey: Buffer): PeerClient {

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import type HyperDHT from 'hyperdht'
@@ -9,6 +8,9 @@ import { createLogger, type Logger } from '../log.js'
 import { createRegistry, platformMetrics, type PlatformMetrics } from '../metrics.js'
 import { health, metrics, type HealthResponse } from '../schemas/mesh.js'
 import { openFollowerBee, openOwnBee, type Bee } from '../store/bees.js'
+import { preparePrivateDir } from '../store/private-files.js'
+import type { AccessControl } from './access.js'
+import { CalleeCheck } from './access-peers.js'
 import { createDht, type BootstrapNode } from './dht.js'
 import { Discovery } from './discovery.js'
 import { registerMeshMetrics } from './process-metrics.js'
@@ -40,6 +42,10 @@ export interface MeshNodeOptions {
   probeIntervalMs?: number
   /** Extra health details and status, asked on every `health` call. */
   healthCheck?: () => { status?: 'up' | 'degraded', details?: Record<string, unknown> }
+  /** Who may call which method (shared/mesh/access.ts); without one the node checks no caller. */
+  access?: AccessControl
+  /** The pinned auth node: this node sends tokens and prompts only to it and to nodes it approved. */
+  authKey?: Buffer
 }
 
 /**
@@ -63,6 +69,7 @@ export class MeshNode {
   private rpcServer!: RpcServer
   private swarmNode!: Hyperswarm
   private discoveryNode!: Discovery
+  private calleeCheck!: CalleeCheck
   private readonly clients = new Map<string, PeerClient>()
   private readonly bees = new Set<Bee<unknown>>()
   private opened = false
@@ -78,7 +85,7 @@ export class MeshNode {
     this.registry = createRegistry()
     this.metrics = platformMetrics(this.registry)
     registerMeshMetrics(this.registry, { dht: () => this.dhtNode, discovery: () => this.discoveryNode })
-    mkdirSync(opts.dataDir, { recursive: true })
+    preparePrivateDir(opts.dataDir, this.log)
     this.store = new Corestore(join(opts.dataDir, 'corestore'))
   }
 
@@ -86,6 +93,9 @@ export class MeshNode {
   get dht (): HyperDHT { return this.dhtNode }
   get swarm (): Hyperswarm { return this.swarmNode }
   get discovery (): Discovery { return this.discoveryNode }
+  get access (): AccessControl { return this.rpcServer.access }
+  /** Which peers may be sent a key, password, session token or prompt. */
+  get trust (): CalleeCheck { return this.calleeCheck }
 
   async open (): Promise<this> {
     if (this.opened) return this
@@ -96,8 +106,10 @@ export class MeshNode {
       ? createDht({ network: 'public' })
       : createDht({ bootstrap: this.opts.bootstrap as BootstrapNode[] })
     this.rpc = new RPC({ dht: this.dhtNode, keyPair: this.identity })
-    this.server = this.rpc.createServer()
-    this.rpcServer = new RpcServer(this.server, { service: this.role, metrics: this.metrics, log: this.log })
+    // Synchronous on purpose: a Promise would be truthy and refuse everyone.
+    this.server = this.rpc.createServer({ firewall: (remotePublicKey: Buffer) => this.rpcServer.refusesConnection(remotePublicKey) })
+    this.rpcServer = new RpcServer(this.server, { service: this.role, metrics: this.metrics, log: this.log, access: this.opts.access })
+    this.rpcServer.access.warnIfUnmanaged(this.log, this.role)
     servePlaceholders(this.server, methodsOfRole(this.role), () => this.ready, this.role)
     this.rpcServer.serve([
       unary(health, () => this.health()),
@@ -124,6 +136,13 @@ export class MeshNode {
     this.discoveryNode.on('forget', (peer: { id: string }) => { this.dropClient(peer.id) })
     // A role is ready when it announces itself: it does so once its handlers are served.
     this.discoveryNode.on('announcing', (role: Role) => { if (role === this.role) this.ready = true })
+    this.calleeCheck = new CalleeCheck({
+      authKey: this.opts.authKey,
+      discovery: this.discoveryNode,
+      client: key => this.client(key),
+      log: this.log,
+      registry: () => this.rpcServer.access.registryView
+    })
     this.opened = true
     this.watchServerRecord()
     if (this.opts.announce !== false) await this.discoveryNode.announce(this.role)

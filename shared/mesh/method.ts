@@ -1,4 +1,11 @@
 import type { z } from 'zod'
+import type { Role } from './topic.js'
+
+/**
+ * Who may call a method: `anyone` (users prove themselves with a key or session inside the request),
+ * or only nodes the auth node approved for one of the listed roles.
+ */
+export type Callers = 'anyone' | readonly Role[]
 
 /**
  * One RPC method: its name and the zod schemas of request, response and (for streaming
@@ -17,6 +24,8 @@ export interface MethodDef<
   readonly maxRequestBytes: number
   /** Default time a caller waits (for streams: the longest gap between two messages). */
   readonly timeoutMs: number
+  /** Enforced by the serving node from the caller's public key (shared/mesh/access.ts). */
+  readonly callers: Callers
 }
 
 export type UnaryMethodDef<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> = MethodDef<Req, Res, undefined>
@@ -25,7 +34,7 @@ export type StreamMethodDef<Req extends z.ZodType = z.ZodType, Res extends z.Zod
 export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 export const DEFAULT_TIMEOUT_MS = 10_000
 
-interface DefineOptions { maxRequestBytes?: number, timeoutMs?: number }
+interface DefineOptions { maxRequestBytes?: number, timeoutMs?: number, callers?: Callers }
 
 export function defineMethod<Req extends z.ZodType, Res extends z.ZodType> (
   name: string, schemas: { request: Req, response: Res } & DefineOptions
@@ -36,7 +45,8 @@ export function defineMethod<Req extends z.ZodType, Res extends z.ZodType> (
     response: schemas.response,
     chunk: undefined,
     maxRequestBytes: schemas.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    timeoutMs: schemas.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    timeoutMs: schemas.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    callers: schemas.callers ?? 'anyone'
   }
 }
 
@@ -49,6 +59,7 @@ export function defineStreamMethod<Req extends z.ZodType, Res extends z.ZodType,
     response: schemas.response,
     chunk: schemas.chunk,
     maxRequestBytes: schemas.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    timeoutMs: schemas.timeoutMs ?? 30_000
+    timeoutMs: schemas.timeoutMs ?? 30_000,
+    callers: schemas.callers ?? 'anyone'
   }
 }

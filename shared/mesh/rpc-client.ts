@@ -118,7 +118,8 @@ export class PeerClient {
     if (this.closed) throw new HyperinferError('UNAVAILABLE', 'client closed')
     if (this.client && !this.client.closed) return this.client
     this.client?.destroy()
-    const client = this.rpc.connect(this.publicKey)
+    // Dial as this node's identity, so the callee can tell who calls (the DHT's own key pair is anonymous).
+    const client = this.rpc.connect(this.publicKey, { keyPair: this.rpc.defaultKeyPair })
     this.client = client
     this.opened = false
     let wasOpen = false

@@ -3,6 +3,7 @@ import type { z } from 'zod'
 import { HyperinferError, toHyperinferError, type ErrorCode } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { PlatformMetrics } from '../metrics.js'
+import { AccessControl, forbidden } from './access.js'
 import type { MethodDef, StreamMethodDef, UnaryMethodDef } from './method.js'
 import { decode, encode, STREAM_CANCEL_EVENT, STREAM_CHUNK_EVENT, type RequestEnvelope, type ResponseEnvelope } from './wire.js'
 
@@ -51,7 +52,14 @@ interface RpcServerOptions {
   service: string
   metrics: PlatformMetrics
   log: Logger
+  /** Who may call what; an unmanaged one (the default) checks nothing. */
+  access?: AccessControl
 }
+
+interface InFlight { controller: AbortController, def: MethodDef }
+
+/** Served to anyone on every node, so it does not make a node public. */
+const ALWAYS_SERVED = new Set(['health'])
 
 /**
  * Serves a method table on a @hyperswarm/rpc server. Every request is size-checked, parsed and
@@ -59,23 +67,27 @@ interface RpcServerOptions {
  * crash the node (protomux-rpc rethrows TypeError & co. from handlers).
  */
 export class RpcServer {
-  private readonly streams = new Map<Channel, Map<number, AbortController>>()
+  private readonly streams = new Map<Channel, Map<number, InFlight>>()
   private readonly connectionSignals = new Map<Channel, AbortController>()
   private readonly opts: RpcServerOptions
   private readonly server: RPC.Server
   private readonly counters = new Map<string, { inc (): void }>()
   private readonly histograms = new Map<string, { observe (seconds: number): void }>()
+  readonly access: AccessControl
+  private readonly publicMethods = new Set<string>()
 
   constructor (server: RPC.Server, opts: RpcServerOptions) {
     this.server = server
     this.opts = opts
+    this.access = opts.access ?? new AccessControl({ managed: false })
+    this.access.on('change', () => { this.recheckInFlight() })
     server.on('connection', (channel: Channel) => {
       const controller = new AbortController()
       this.connectionSignals.set(channel, controller)
       channel.on('close', () => {
         controller.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
         this.connectionSignals.delete(channel)
-        for (const stream of this.streams.get(channel)?.values() ?? []) stream.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
+        for (const stream of this.streams.get(channel)?.values() ?? []) stream.controller.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
         this.streams.delete(channel)
       })
     })
@@ -85,6 +97,7 @@ export class RpcServer {
   serve (methods: readonly ServedMethod[]): void {
     for (const method of methods) {
       const { def } = method
+      if (def.callers === 'anyone' && !ALWAYS_SERVED.has(def.name)) this.publicMethods.add(def.name)
       if (method.stream) {
         const handler = method.stream
         this.server.respond(def.name, (value, channel) => this.handleStream(def, handler, value, channel))
@@ -105,6 +118,7 @@ export class RpcServer {
     }
     let reply: ResponseEnvelope
     try {
+      this.access.check(def, ctx.remotePublicKey)
       const envelope = decode(value, def.maxRequestBytes) as RequestEnvelope | null
       const request = this.validate(def, envelope)
       reply = { ok: true, r: await handler(request, ctx) }
@@ -121,17 +135,27 @@ export class RpcServer {
     let streamId: number | undefined
     let reply: ResponseEnvelope
     try {
+      this.access.check(def, channel.stream.remotePublicKey)
       const envelope = decode(value, def.maxRequestBytes) as RequestEnvelope | null
       streamId = envelope?.s
       if (typeof streamId !== 'number' || !Number.isSafeInteger(streamId)) {
         throw new HyperinferError('INVALID_ARGUMENT', `${def.name} is a streaming method: call it as a stream`)
       }
       const request = this.validate(def, envelope)
-      this.trackStream(channel, streamId, controller)
+      this.trackStream(channel, streamId, { controller, def })
       const ctx: CallContext = { remotePublicKey: channel.stream.remotePublicKey, signal: controller.signal, setModel (name) { model = name } }
       const generator = handler(request, ctx)
+      // A revoked caller is answered at once, whether or not the producer notices the abort.
+      const revoked = new Promise<'revoked'>(resolve => {
+        const onAbort = (): void => { if (isForbidden(controller.signal.reason)) resolve('revoked') }
+        controller.signal.addEventListener('abort', onAbort, { once: true })
+      })
       for (;;) {
-        const step = await generator.next()
+        const step = await Promise.race([generator.next(), revoked])
+        if (step === 'revoked') {
+          generator.return(undefined as never).catch(() => {})
+          throw controller.signal.reason
+        }
         if (step.done) {
           reply = { ok: true, r: step.value }
           break
@@ -150,6 +174,7 @@ export class RpcServer {
     } finally {
       if (streamId !== undefined) this.untrackStream(channel, streamId, controller)
     }
+    if (isForbidden(controller.signal.reason)) reply = this.failure(def, controller.signal.reason)
     return this.finish(def, reply, started, model)
   }
 
@@ -207,26 +232,51 @@ export class RpcServer {
     return this.connectionSignals.get(channel)?.signal ?? AbortSignal.abort()
   }
 
-  private trackStream (channel: Channel, id: number, controller: AbortController): void {
+  private trackStream (channel: Channel, id: number, stream: InFlight): void {
     let byId = this.streams.get(channel)
     if (!byId) this.streams.set(channel, byId = new Map())
     if (byId.has(id)) throw new HyperinferError('INVALID_ARGUMENT', `stream id ${id} is already in use on this connection`)
-    byId.set(id, controller)
-    if (channel.closed) controller.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
+    byId.set(id, stream)
+    if (channel.closed) stream.controller.abort(new HyperinferError('CANCELLED', 'caller disconnected'))
   }
 
   private untrackStream (channel: Channel, id: number, controller: AbortController): void {
     const byId = this.streams.get(channel)
-    if (byId?.get(id) === controller) byId.delete(id)
+    if (byId?.get(id)?.controller === controller) byId.delete(id)
     if (byId?.size === 0) this.streams.delete(channel)
+  }
+
+  /**
+   * For the RPC firewall (true refuses the connection before any method runs): a node that serves
+   * only internal methods takes no connection from a key that is not an approved node.
+   */
+  refusesConnection (remotePublicKey: Buffer): boolean {
+    return this.publicMethods.size === 0 && !this.access.admits(remotePublicKey)
+  }
+
+  /** After an approval changes, streams of callers that lost their role end with FORBIDDEN. */
+  private recheckInFlight (): void {
+    for (const [channel, byId] of this.streams) {
+      const caller = channel.stream.remotePublicKey
+      for (const { controller, def } of byId.values()) {
+        if (!controller.signal.aborted && !this.access.allows(def, caller)) {
+          this.opts.log.warn({ method: def.name, caller: caller.toString('hex').slice(0, 12) }, 'caller lost its approval: ending its stream')
+          controller.abort(forbidden(def, caller))
+        }
+      }
+    }
   }
 
   private onCancel (value: Buffer, channel: Channel): void {
     try {
       const { s } = decode(value, 1024) as { s: number }
-      this.streams.get(channel)?.get(s)?.abort(new HyperinferError('CANCELLED', 'stream cancelled by the caller'))
+      this.streams.get(channel)?.get(s)?.controller.abort(new HyperinferError('CANCELLED', 'stream cancelled by the caller'))
     } catch (err) {
       this.opts.log.debug({ err }, 'ignored a malformed cancel event')
     }
   }
+}
+
+function isForbidden (reason: unknown): reason is HyperinferError {
+  return reason instanceof HyperinferError && reason.code === 'FORBIDDEN'
 }

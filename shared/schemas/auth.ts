@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { defineMethod } from '../mesh/method.js'
+import { defineMethod, type Callers } from '../mesh/method.js'
+import { ROLES } from '../mesh/topic.js'
 
 /** Auth requests are small: refuse anything bigger before parsing. */
 const MAX_AUTH_REQUEST_BYTES = 16 * 1024
@@ -40,20 +41,29 @@ export type KeyView = z.infer<typeof keyView>
 /** A new key: the only time the key itself is ever shown. */
 export const createdKey = keyView.extend({ key: z.string() })
 
-const define = <Req extends z.ZodType, Res extends z.ZodType>(name: string, request: Req, response: Res) =>
-  defineMethod(name, { request, response, maxRequestBytes: MAX_AUTH_REQUEST_BYTES, timeoutMs: 10_000 })
+const define = <Req extends z.ZodType, Res extends z.ZodType>(name: string, request: Req, response: Res, callers: Callers = 'anyone') =>
+  defineMethod(name, { request, response, maxRequestBytes: MAX_AUTH_REQUEST_BYTES, timeoutMs: 10_000, callers })
+
+/**
+ * The end user a web node acts for (its IP address), so per-client limits are per person and not
+ * per web node. Honoured only from an approved web node; anyone else is its own client.
+ */
+const onBehalfOf = z.string().min(1).max(64).regex(/^[0-9A-Za-z.:_%-]+$/, 'not a client address').optional()
 
 const authed = <S extends z.ZodRawShape>(shape: S) => z.strictObject({ token: tokenSchema, ...shape })
 
 export const register = define('auth.register',
-  z.strictObject({ username: usernameSchema, email: emailSchema, password: passwordSchema }),
+  z.strictObject({ username: usernameSchema, email: emailSchema, password: passwordSchema, client: onBehalfOf }),
   userView)
 
 export const login = define('auth.login',
-  z.strictObject({ login: z.string().min(1).max(254), password: z.string().min(1).max(256) }),
+  z.strictObject({ login: z.string().min(1).max(254), password: z.string().min(1).max(256), client: onBehalfOf }),
   z.object({ token: z.string(), expiresAt: z.string(), user: userView }))
 
 export const whoami = define('auth.whoami', authed({}), userView)
+
+/** Ends this session on the auth node: the token is refused from then on, everywhere. */
+export const logout = define('auth.logout', authed({}), z.object({ loggedOut: z.boolean() }))
 
 export const changePassword = define('auth.changePassword',
   authed({ currentPassword: z.string().min(1).max(256), newPassword: passwordSchema }),
@@ -75,7 +85,8 @@ export const touchKeys = define('auth.touchKeys',
   z.strictObject({
     keys: z.array(z.strictObject({ keyId: keyIdSchema, userId: keyIdSchema, lastUsedAt: z.iso.datetime() })).min(1).max(500)
   }),
-  z.object({ updated: z.number() }))
+  z.object({ updated: z.number() }),
+  ['gateway'])
 
 export const adminListUsers = define('auth.admin.listUsers',
   authed({ after: z.string().max(64).optional(), limit: z.number().int().min(1).max(1000).optional() }),
@@ -100,6 +111,32 @@ export const adminRevokeWorker = define('auth.admin.revokeWorker', authed({ publ
 
 export const adminListWorkers = define('auth.admin.listWorkers', authed({}), z.object({ workers: z.array(workerView) }))
 
+export const nodeRoleSchema = z.enum(ROLES)
+
+export const nodeView = z.object({
+  role: nodeRoleSchema,
+  publicKey: z.string(),
+  approvedAt: z.string(),
+  approvedBy: z.string(),
+  revokedAt: z.string().nullable(),
+  note: z.string().optional()
+})
+export type NodeView = z.infer<typeof nodeView>
+
+export const adminApproveNode = define('auth.admin.approveNode',
+  authed({ role: nodeRoleSchema, publicKey: publicKeySchema, note: z.string().max(200).optional() }), nodeView)
+
+export const adminRevokeNode = define('auth.admin.revokeNode', authed({ role: nodeRoleSchema, publicKey: publicKeySchema }), nodeView)
+
+export const adminListNodes = define('auth.admin.listNodes', authed({ role: nodeRoleSchema.optional() }), z.object({ nodes: z.array(nodeView) }))
+
+/**
+ * The approved public keys of a role, for callers without a replica (the CLI, the client library):
+ * they send keys, prompts and passwords only to these. Public keys are no secret.
+ */
+export const approvedNodes = define('auth.nodes', z.strictObject({ role: nodeRoleSchema }),
+  z.object({ role: nodeRoleSchema, publicKeys: z.array(publicKeySchema) }))
+
 export const auditEntry = z.object({
   id: z.string(),
   at: z.string(),
@@ -115,6 +152,7 @@ export const adminAudit = define('auth.admin.audit',
 
 /** Every method the auth node serves (besides health and metrics). */
 export const AUTH_METHODS = [
-  register, login, whoami, changePassword, createKey, listKeys, revokeKey, rotateKey, accountsInfo, touchKeys,
-  adminListUsers, adminSetPlan, adminSetRole, adminApproveWorker, adminRevokeWorker, adminListWorkers, adminAudit
+  register, login, whoami, logout, changePassword, createKey, listKeys, revokeKey, rotateKey, accountsInfo, touchKeys,
+  adminListUsers, adminSetPlan, adminSetRole, adminApproveWorker, adminRevokeWorker, adminListWorkers, adminAudit,
+  adminApproveNode, adminRevokeNode, adminListNodes, approvedNodes
 ] as const

@@ -85,7 +85,8 @@ declare module '@hyperswarm/rpc' {
     constructor(opts: { dht: HyperDHT; keyPair?: HyperDHT.KeyPair })
     readonly dht: HyperDHT
     createServer(opts?: { firewall?: (remotePublicKey: Buffer) => boolean }): RPC.Server
-    connect(publicKey: Buffer): RPC.Client
+    readonly defaultKeyPair: HyperDHT.KeyPair
+    connect(publicKey: Buffer, opts?: { keyPair?: HyperDHT.KeyPair }): RPC.Client
     destroy(opts?: { force?: boolean }): Promise<void>
   }
   export default RPC
