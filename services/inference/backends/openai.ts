@@ -69,6 +69,7 @@ export class OpenAIBackend implements Backend {
     let finish: string | null = null
     let usage: { prompt_tokens: number, completion_tokens: number } | null = null
     let received = false
+    let drained = false
     try {
       const started = this.client.chat.completions.create({
         model: request.model,
@@ -93,11 +94,14 @@ export class OpenAIBackend implements Backend {
           yield piece
         }
       }
+      drained = true
     } catch (err) {
       if (!signal.aborted) throw this.mapError(err, target, received)
     } finally {
       unlink()
-      controller.abort()
+      // Only a stream left half-read needs its connection torn down; aborting a finished one
+      // cost ~0.7 ms per request (DOMException + undici teardown, seen with --cpu-prof).
+      if (!drained) controller.abort()
     }
     const promptTokens = usage?.prompt_tokens ?? estimateTokens(messages.map(m => m.content).join('\n'))
     const completionTokens = usage?.completion_tokens ?? pieces
