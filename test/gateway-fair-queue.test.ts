@@ -117,3 +117,27 @@ t.test('admission: requests for a model nobody serves end after the grace', asyn
   queue.sweep(() => false, 10, () => new HyperinferError('MODEL_UNAVAILABLE', 'no worker'))
   await t.rejects(waiting.lease, { code: 'MODEL_UNAVAILABLE' })
 })
+
+t.test('admission: a request back from a failed worker gets another worker with room when there is one', async t => {
+  const registry = new Registry()
+  const free = new Map([['w1', 1], ['w2', 1]])
+  const ended: string[] = []
+  const queue = new AdmissionQueue({
+    maxPerModel: 10,
+    timeoutMs: 60_000,
+    planWeights: {},
+    metrics: platformMetrics(registry),
+    claim: (_model, avoid) => {
+      const id = [...free.keys()].find(w => free.get(w)! > 0 && !avoid?.has(w))
+      if (!id) return null
+      free.set(id, free.get(id)! - 1)
+      return { worker: { peer: { id } } as unknown as WorkerState, signal: new AbortController().signal, end () { ended.push(id); free.set(id, free.get(id)! + 1) } }
+    }
+  })
+  const lease = await queue.wait('m', 'a', 'default', { signal: new AbortController().signal, again: true, avoid: new Set(['w1']) }).lease
+  t.equal(lease.worker.peer.id, 'w2', 'the worker that failed it is passed over')
+  t.same(ended, ['w1'], 'the slot first found is given back')
+  t.equal(free.get('w1'), 1)
+  const only = await queue.wait('m', 'b', 'default', { signal: new AbortController().signal, again: true, avoid: new Set(['w1']) }).lease
+  t.equal(only.worker.peer.id, 'w1', 'with no other worker free, the one it failed on is used again')
+})

@@ -11,8 +11,8 @@ export interface AdmissionOptions {
   /** Dispatch weight per plan; plans not named weigh 1. */
   planWeights: Record<string, number>
   metrics: PlatformMetrics
-  /** Claims a slot on the best worker with room for `model`, or null when none has room. */
-  claim (model: string): Lease | null
+  /** Claims a slot on the best worker with room for `model` that is not in `avoid`, or null when none has room. */
+  claim (model: string, avoid?: ReadonlySet<string>): Lease | null
 }
 
 export interface WaitOptions {
@@ -23,6 +23,8 @@ export interface WaitOptions {
   again?: boolean
   /** Time already spent waiting before (counts against the deadline). */
   waitedMs?: number
+  /** Workers that already failed this request: others are preferred. */
+  avoid?: ReadonlySet<string>
 }
 
 /** A request's place in the queue: `lease` settles with a worker slot, or TIMEOUT / CANCELLED. */
@@ -33,7 +35,7 @@ export interface Ticket {
   position (): number
 }
 
-interface Waiter { user: string, settle (outcome: Lease | HyperinferError): void }
+interface Waiter { user: string, weight: number, avoid?: ReadonlySet<string>, settle (outcome: Lease | HyperinferError): void }
 
 const MIN_RETRY_MS = 1_000
 
@@ -79,6 +81,8 @@ export class AdmissionQueue {
       const onAbort = (): void => { if (queue.remove(user, waiter)) waiter.settle(new HyperinferError('CANCELLED', 'cancelled while queued')) }
       waiter = {
         user,
+        weight,
+        avoid: opts.avoid,
         settle: outcome => {
           clearTimeout(timer)
           opts.signal.removeEventListener('abort', onAbort)
@@ -103,11 +107,14 @@ export class AdmissionQueue {
     for (const name of model === undefined ? [...this.queues.keys()] : [model]) {
       const queue = this.queues.get(name)
       while (queue && queue.size > 0) {
-        const lease = this.opts.claim(name)
-        if (!lease) break
+        const probe = this.opts.claim(name)
+        if (!probe) break
         const waiter = queue.next() as Waiter
+        // The slot found goes to the fairest waiter; one that failed on that worker gets another with room if there is one.
+        const other = waiter.avoid?.has(probe.worker.peer.id) ? this.opts.claim(name, waiter.avoid) : null
+        if (other) probe.end(null, false)
         this.paced(name)
-        waiter.settle(lease)
+        waiter.settle(other ?? probe)
       }
     }
   }

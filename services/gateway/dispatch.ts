@@ -23,8 +23,8 @@ export function startDispatch (pool: WorkerPool, node: MeshNode, config: Gateway
   const queue = new AdmissionQueue({
     ...config.queue,
     metrics: node.metrics,
-    claim: model => {
-      const worker = pool.withRoom(model)
+    claim: (model, avoid) => {
+      const worker = pool.withRoom(model, avoid)
       return worker ? pool.claim(worker, model) : null
     }
   })

@@ -68,18 +68,20 @@ export async function * runInference (deps: InferDeps, req: InferRequest, ctx: C
 /** Queue, relay, and back to the queue while a retry may help. */
 async function * serve (deps: InferDeps, admission: Admission, generation: Generation, queueTimeoutMs: number | undefined, ctx: CallContext, state: RelayState): AsyncGenerator<InferChunk, void> {
   let waitedMs = 0
+  const tried = new Set<string>()
   for (let again = false; ; again = true) {
     const entered = performance.now()
-    const lease = yield * waitForSlot(deps, admission, ctx, { timeoutMs: queueTimeoutMs, waitedMs, again })
+    const lease = yield * waitForSlot(deps, admission, ctx, { timeoutMs: queueTimeoutMs, waitedMs, again, avoid: tried })
     waitedMs += performance.now() - entered
     yield * relay(deps, lease, generation, ctx, state)
     if (!shouldRetry(state, deps.maxAttempts, ctx.signal)) return
+    tried.add(lease.worker.peer.id)
     deps.node.log.info({ worker: state.worker?.peer.id.slice(0, 12), code: state.failure?.code }, 'worker failed before the first token; back to the queue')
   }
 }
 
 /** Waits for a worker slot, telling the caller its place in the queue once it waits a while. */
-async function * waitForSlot (deps: InferDeps, admission: Admission, ctx: CallContext, opts: { timeoutMs?: number, waitedMs: number, again: boolean }): AsyncGenerator<InferChunk, Lease> {
+async function * waitForSlot (deps: InferDeps, admission: Admission, ctx: CallContext, opts: { timeoutMs?: number, waitedMs: number, again: boolean, avoid: ReadonlySet<string> }): AsyncGenerator<InferChunk, Lease> {
   const { account, model } = admission
   const ticket = deps.queue.wait(model, account.userId, account.plan, { signal: ctx.signal, ...opts })
   let told = 0

@@ -20,11 +20,11 @@ export interface WorkerState {
   watch: CapacityWatch | null
 }
 
-/** One request placed on a worker: `end` it exactly once. */
+/** One request placed on a worker: `end` it exactly once (`notify` false: a slot given back unused, no 'room' event). */
 export interface Lease {
   readonly worker: WorkerState
   readonly signal: AbortSignal
-  end (latencyMs: number | null): void
+  end (latencyMs: number | null, notify?: boolean): void
 }
 
 export interface WorkerPoolOptions {
@@ -112,7 +112,7 @@ export class WorkerPool extends EventEmitter {
     return {
       worker: state,
       signal: controller.signal,
-      end: latencyMs => {
+      end: (latencyMs, notify = true) => {
         if (ended) return
         ended = true
         state.leases.delete(controller)
@@ -121,7 +121,7 @@ export class WorkerPool extends EventEmitter {
         if (left > 0) state.outstandingByBackend.set(backend, left)
         else state.outstandingByBackend.delete(backend)
         if (latencyMs !== null) state.latencyMs = state.latencyMs === 0 ? latencyMs : state.latencyMs * (1 - LATENCY_WEIGHT) + latencyMs * LATENCY_WEIGHT
-        this.emit('room')
+        if (notify) this.emit('room')
       }
     }
   }
