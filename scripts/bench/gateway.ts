@@ -16,6 +16,7 @@ import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { createKey, login, register } from '../../shared/schemas/auth.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
 import { formatRow, percentile, runLoad } from './measure.js'
+import { queueRow } from './queue-row.js'
 
 const ROOT = PACKAGE_ROOT
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
@@ -112,6 +113,16 @@ async function main (): Promise<void> {
     else goal(`req/s at 64 in flight: ${ours.rps.toFixed(0)} = ${(ratio * 100).toFixed(1)}% of direct ${base.rps.toFixed(0)} (goal >= 90%)`, ratio >= 0.9)
   }
 
+  const ollamaPort = await freePort()
+  for (const line of await queueRow({
+    client,
+    gatewayRss: () => rssMb(gateway.pid!),
+    async startOneSlotWorker () {
+      spawnTs('scripts/fakes/ollama-server', ['--port', String(ollamaPort)])
+      startRole('inference', bootstrap, ['--data-dir', join(home, 'one-slot'), '--ollama-url', `http://127.0.0.1:${ollamaPort}`, '--concurrency', '1', '--queue', '0', '--no-cache'])
+    }
+  })) console.log(line)
+
   // A second worker on the slow fake holds streams open: 1,000 at once through one gateway.
   startRole('inference', bootstrap, ['--data-dir', join(home, 'slow-worker'), '--openai-base-url', `http://127.0.0.1:${slowPort}/v1`, '--openai-model', 'gpt-fake-mini', '--concurrency', '2000', '--queue', '2000', '--no-cache'])
   for (let ready = false; !ready;) {
@@ -124,19 +135,23 @@ async function main (): Promise<void> {
   const started = performance.now()
   const latencies: number[] = []
   let errors = 0
+  const errorCodes = new Map<string, number>()
   await Promise.all(Array.from({ length: HELD_STREAMS }, async () => {
     const t0 = performance.now()
     try {
       await client.infer({ model: 'gpt-fake-mini', prompt: 'hi', maxTokens: 20 })
       latencies.push(performance.now() - t0)
-    } catch {
+    } catch (err) {
       errors++
+      const code = (err as { code?: string }).code ?? 'unknown'
+      errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1)
+      if (errorCodes.get(code) === 1) console.error(`first ${code}: ${(err as Error).message}`)
     }
   }))
   clearInterval(sampler)
   latencies.sort((a, b) => a - b)
   console.log(`${HELD_STREAMS} concurrent streams of 20 tokens at 100 ms/token: ${latencies.length} completed, ${errors} errors, ` +
-    `${((performance.now() - started) / 1000).toFixed(1)} s, p50 ${(percentile(latencies, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(latencies, 0.99) / 1000).toFixed(2)} s; ` +
+    `${errors > 0 ? `(${[...errorCodes].map(([code, n]) => `${n} ${code}`).join(', ')}) ` : ''}${((performance.now() - started) / 1000).toFixed(1)} s, p50 ${(percentile(latencies, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(latencies, 0.99) / 1000).toFixed(2)} s; ` +
     `gateway RSS ${rssBefore.toFixed(0)} MB idle, ${peakRss.toFixed(0)} MB peak`)
   goal(`${HELD_STREAMS} concurrent streams: ${errors} errors, peak gateway RSS ${peakRss.toFixed(0)} MB (goal 0 errors, <= 150 MB)`, errors === 0 && peakRss <= 150)
   console.log('goals')
