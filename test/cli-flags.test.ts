@@ -8,6 +8,9 @@ import { startTestnet } from '../shared/mesh/bootstrap.js'
 import { runCli } from './helpers/cli.js'
 import { until } from './helpers/until.js'
 
+// Each subtest starts real nodes and CLI processes, one after another; on 2 busy cores that is more than the 180 s default.
+t.setTimeout(300_000)
+
 const ROOT = join(import.meta.dirname, '..')
 const BIN = join(ROOT, 'client-cli', 'bin.js')
 
@@ -68,50 +71,54 @@ t.test('--network, --network-secret, --bootstrap and --join work on nodes and cl
   const testnet = await startTestnet(3)
   t.teardown(() => testnet.close())
   const bootstrap = formatBootstrap(testnet.bootstrap).join(',')
-  const home = t.testdir({ home: {}, config: {}, a: {}, b: {}, c: {} })
+  const home = t.testdir({ home: {}, config: {} })
   const env = { HYPERINFER_HOME: join(home, 'home'), HYPERINFER_CONFIG_DIR: join(home, 'config'), HYPERINFER_BOOTSTRAP: '', HYPERINFER_NETWORK: '', HYPERINFER_NETWORK_SECRET: '', LOG_LEVEL: 'info' }
   const mesh = ['--network', 'flagnet', '--network-secret', 'shh', '--bootstrap', bootstrap]
-  const joinString = encodeJoin({ network: 'flagnet', secret: 'shh', bootstrap: formatBootstrap(testnet.bootstrap) })
+  const listening = (p: Spawned, role: string): Promise<string> =>
+    until(`${role} node listening`, async () => new RegExp(`"publicKey":"([0-9a-f]{64})".*${role} node listening`).exec(p.stderr())?.[1], 600)
 
-  // Three metrics nodes: mesh flags after the role, before it, and as one --join string.
-  const after = spawnCli(['node', 'metrics', '--port', '0', '--data-dir', join(home, 'a'), ...mesh], env, t)
-  const before = spawnCli([...mesh, 'node', 'metrics', '--port', '0', '--data-dir', join(home, 'b')], env, t)
+  // An auth node with the mesh flags after the role; two metrics nodes that pin it, one with the
+  // flags before the role, one with a join string that carries everything.
+  const after = spawnCli(['node', 'auth', '--data-dir', join(home, 'a'), ...mesh], env, t)
+  const authKey = await listening(after, 'auth')
+  const joinString = encodeJoin({ network: 'flagnet', secret: 'shh', bootstrap: formatBootstrap(testnet.bootstrap), authKey })
+  const before = spawnCli([...mesh, '--auth-key', authKey, 'node', 'metrics', '--port', '0', '--data-dir', join(home, 'b')], env, t)
   const joined = spawnCli(['node', 'metrics', '--port', '0', '--data-dir', join(home, 'c'), '--join', joinString], env, t)
-  const keys = await until('three metrics nodes listening', async () => {
-    const found = [after, before, joined].map(p => /"publicKey":"([0-9a-f]{64})".*metrics node listening/.exec(p.stderr())?.[1])
-    return found.every(Boolean) && found as string[]
-  }, 600)
+  const keys = [authKey, await listening(before, 'metrics'), await listening(joined, 'metrics')]
   for (const p of [after, before, joined]) {
     t.match(p.stderr(), /"network":"flagnet"/, 'the node is on the network the flags named')
     t.equal(p.stdout(), '', 'a node writes its logs to stderr, nothing to stdout')
   }
+  t.match(after.stderr(), /join string for every other host of this mesh: hyperinfer1:/, 'the auth node prints the join string for the other hosts')
+  const printed = /join string for every other host of this mesh: (hyperinfer1:[A-Za-z0-9_-]+)/.exec(after.stderr())?.[1] ?? ''
+  t.same(decodeJoin(printed), { network: 'flagnet', secret: 'shh', bootstrap: formatBootstrap(testnet.bootstrap), authKey }, 'with its own key in it')
 
   const cliOpts = { home: join(home, 'home'), configDir: join(home, 'config'), timeoutMs: 90_000, env: { LOG_LEVEL: 'info' } }
-  const metricsKeys = (stdout: string): string[] => JSON.parse(stdout).nodes.filter((n: { role: string }) => n.role === 'metrics').map((n: { publicKey: string }) => n.publicKey)
+  const nodeKeys = (stdout: string): string[] => JSON.parse(stdout).nodes.map((n: { publicKey: string }) => n.publicKey)
   for (const [label, args] of [
-    ['flags after the command', ['status', '--json', '--wait', '20000', ...mesh]],
-    ['flags before the command', [...mesh, '--json', 'status', '--wait', '20000']],
-    ['--join', ['status', '--json', '--wait', '20000', '--join', joinString]]
+    ['flags after the command', ['status', '--json', '--wait', '0', ...mesh, '--auth-key', authKey]],
+    ['flags before the command', [...mesh, '--auth-key', authKey, '--json', 'status', '--wait', '0']],
+    ['--join', ['status', '--json', '--wait', '0', '--join', joinString]]
   ] as const) {
     const status = await until(`status (${label}) lists all three nodes`, async () => {
       const run = await runCli([...args], cliOpts)
-      return run.code === 0 && keys.every(key => metricsKeys(run.stdout).includes(key)) && run
+      return run.code === 0 && keys.every(key => nodeKeys(run.stdout).includes(key)) && run
     }, 10)
     t.pass(`status with ${label} found every node`)
     t.doesNotThrow(() => JSON.parse(status.stdout), 'with LOG_LEVEL=info, --json output on stdout is still pure JSON')
   }
   const wrongSecret = await runCli(['status', '--json', '--wait', '1500', '--network', 'flagnet', '--network-secret', 'wrong', '--bootstrap', bootstrap], cliOpts)
-  t.same(metricsKeys(wrongSecret.stdout), [], 'another secret is another mesh')
+  t.same(nodeKeys(wrongSecret.stdout), [], 'another secret is another mesh')
 
   for (const [label, args] of [
     ['after', ['network', '--json', '--public-network', '--network', 'pub']],
     ['before', ['--public-network', '--network', 'pub', '--json', 'network']]
   ] as const) {
     const shown = await runCli([...args], cliOpts)
-    t.same(shown.json(), { network: 'pub', secret: 'none', bootstrap: [], publicNetwork: true }, `--public-network ${label} the command`)
+    t.same(shown.json(), { network: 'pub', secret: 'none', bootstrap: [], publicNetwork: true, authKey: null }, `--public-network ${label} the command`)
   }
   const shownJoin = await runCli(['network', '--json', '--join', joinString], cliOpts)
-  t.same(shownJoin.json(), { network: 'flagnet', secret: 'set', bootstrap: formatBootstrap(testnet.bootstrap), publicNetwork: false })
+  t.same(shownJoin.json(), { network: 'flagnet', secret: 'set', bootstrap: formatBootstrap(testnet.bootstrap), publicNetwork: false, authKey })
 })
 
 t.test('hints name the mesh the command was pointed at', async t => {
@@ -160,8 +167,9 @@ t.test('`hyperinfer init` prints a network, a secret and a join string that --jo
   t.same(decodeJoin(made.join), { network: made.network, secret: made.secret, bootstrap: ['10.0.0.5:49737'] })
   const text = (await runCli(['init', '--host', '10.0.0.5', '--name', 'lab'], cliOpts)).stdout
   t.match(text, /hyperinfer node bootstrap --host 10\.0\.0\.5 --port 49737/)
-  t.match(text, /hyperinfer node gateway --join hyperinfer1:/)
-  t.match(text, /hyperinfer node inference --join hyperinfer1:/)
+  t.match(text, /hyperinfer node auth --join hyperinfer1:\S+ --admin admin/)
+  t.match(text, /join string for every other host/, 'the other hosts take the join string the auth node prints')
+  t.match(text, /hyperinfer node inference --join "\$JOIN"/)
   t.match(text, /admin approve-worker/)
   const other = await runCli(['init', '--host', '10.0.0.5'], cliOpts)
   t.notMatch(other.stdout, new RegExp(made.secret), 'every run makes a new secret')

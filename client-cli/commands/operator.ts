@@ -44,7 +44,7 @@ export function registerOperatorCommands (program: Command): void {
 /** `hyperinfer network`: which mesh this command line points at, without connecting to it. */
 function registerNetworkCommand (program: Command): void {
   program.command('network')
-    .description('show the mesh the flags, env and config point at (network, whether a secret is set, bootstrap) without connecting')
+    .description('show the mesh the flags, env and config point at (network, whether a secret is set, bootstrap, pinned auth node) without connecting')
     .action(async (_flags: unknown, cmd: Command) => {
       const [{ loadConfig }, { describeMesh, meshConfigFromFlags, resolveMesh }, { printJson }] = await Promise.all([
         import('../../shared/config/index.js'), import('../../shared/config/network.js'), import('../output.js')
@@ -54,10 +54,11 @@ function registerNetworkCommand (program: Command): void {
         network: address.network.name,
         secret: address.network.secret === undefined ? 'none' : 'set',
         bootstrap: (address.bootstrap ?? []).map(node => `${node.host}:${node.port}`),
-        publicNetwork: address.publicNetwork
+        publicNetwork: address.publicNetwork,
+        authKey: address.authKey?.toString('hex') ?? null
       }
       if (globalOptions(cmd).json === true) return printJson(view)
-      process.stdout.write(`${describeMesh(address)}; secret ${view.secret}\n`)
+      process.stdout.write(`${describeMesh(address)}; secret ${view.secret}; auth node ${view.authKey ?? 'not pinned'}\n`)
     })
 }
 
@@ -68,31 +69,35 @@ export function initCommands ({ host, port, join, admin }: { host: string, port:
       commands: [`hyperinfer node bootstrap --host ${host} --port ${port}`]
     },
     {
-      what: 'core host (reachable, not behind NAT): auth, gateway, metrics, web',
+      what: 'core host (reachable, not behind NAT): the auth node first; it prints "join string for every other host of this mesh: ..." (this one plus its key, which every other node and client pins)',
+      commands: [`hyperinfer node auth --join ${join} --admin ${admin}`]
+    },
+    {
+      what: 'then, with JOIN set to the join string the auth node printed: the rest of the core host',
       commands: [
-        `hyperinfer node auth --join ${join} --admin ${admin}`,
-        `hyperinfer node gateway --join ${join}`,
-        `hyperinfer node metrics --join ${join}`,
-        `hyperinfer node web --join ${join}`
+        'hyperinfer node gateway --join "$JOIN"',
+        'hyperinfer node metrics --join "$JOIN"',
+        'hyperinfer node web --join "$JOIN"'
       ]
     },
     {
       what: 'each worker host (may be behind NAT); it logs its key and waits for approval',
-      commands: [`hyperinfer node inference --join ${join} --llama-model ./model.gguf`]
+      commands: ['hyperinfer node inference --join "$JOIN" --llama-model ./model.gguf']
     },
     {
-      what: 'the admin approves each worker',
+      what: 'the admin approves the gateway and each worker (each logs its key)',
       commands: [
-        `hyperinfer --join ${join} register --username ${admin} --email ${admin}@example.com --password-stdin`,
-        `hyperinfer --join ${join} admin approve-worker <worker key>`
+        `hyperinfer --join "$JOIN" register --username ${admin} --email ${admin}@example.com --password-stdin`,
+        'hyperinfer --join "$JOIN" admin approve-node gateway <gateway key>',
+        'hyperinfer --join "$JOIN" admin approve-worker <worker key>'
       ]
     },
     {
       what: 'users (may be behind NAT)',
       commands: [
-        `hyperinfer --join ${join} register --username alice --email alice@example.com --password-stdin`,
-        `hyperinfer --join ${join} keys create --name laptop`,
-        `hyperinfer --join ${join} infer -m <model> "Hello"`
+        'hyperinfer --join "$JOIN" register --username alice --email alice@example.com --password-stdin',
+        'hyperinfer --join "$JOIN" keys create --name laptop',
+        'hyperinfer --join "$JOIN" infer -m <model> "Hello"'
       ]
     }
   ]

@@ -1,3 +1,5 @@
+import { encodeJoin } from '../../shared/config/network.js'
+import { formatBootstrap } from '../../shared/mesh/dht.js'
 import type { RoleProgram } from '../../shared/runner.js'
 import { createAuthNode } from './index.js'
 
@@ -23,10 +25,16 @@ export const program: RoleProgram = {
       'auth.sessionTtlSeconds': flags.sessionTtl
     }
   },
-  async start ({ config, node }) {
-    return createAuthNode({
+  async start ({ config, node, mesh, log }) {
+    const auth = await createAuthNode({
       ...node,
       auth: config.auth
     })
+    if (!mesh.devnet && !mesh.publicNetwork && mesh.bootstrap?.length) {
+      // The one line every other host of the mesh needs: where the mesh is and which auth node to trust.
+      const join = encodeJoin({ network: mesh.network.name, secret: mesh.network.secret, bootstrap: formatBootstrap(mesh.bootstrap), authKey: auth.node.publicKey.toString('hex') })
+      log.info({ join }, `join string for every other host of this mesh: ${join}`)
+    }
+    return auth
   }
 }
