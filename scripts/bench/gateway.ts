@@ -113,16 +113,6 @@ async function main (): Promise<void> {
     else goal(`req/s at 64 in flight: ${ours.rps.toFixed(0)} = ${(ratio * 100).toFixed(1)}% of direct ${base.rps.toFixed(0)} (goal >= 90%)`, ratio >= 0.9)
   }
 
-  const ollamaPort = await freePort()
-  for (const line of await queueRow({
-    client,
-    gatewayRss: () => rssMb(gateway.pid!),
-    async startOneSlotWorker () {
-      spawnTs('scripts/fakes/ollama-server', ['--port', String(ollamaPort)])
-      startRole('inference', bootstrap, ['--data-dir', join(home, 'one-slot'), '--ollama-url', `http://127.0.0.1:${ollamaPort}`, '--concurrency', '1', '--queue', '0', '--no-cache'])
-    }
-  })) console.log(line)
-
   // A second worker on the slow fake holds streams open: 1,000 at once through one gateway.
   startRole('inference', bootstrap, ['--data-dir', join(home, 'slow-worker'), '--openai-base-url', `http://127.0.0.1:${slowPort}/v1`, '--openai-model', 'gpt-fake-mini', '--concurrency', '2000', '--queue', '2000', '--no-cache'])
   for (let ready = false; !ready;) {
@@ -154,6 +144,16 @@ async function main (): Promise<void> {
     `${errors > 0 ? `(${[...errorCodes].map(([code, n]) => `${n} ${code}`).join(', ')}) ` : ''}${((performance.now() - started) / 1000).toFixed(1)} s, p50 ${(percentile(latencies, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(latencies, 0.99) / 1000).toFixed(2)} s; ` +
     `gateway RSS ${rssBefore.toFixed(0)} MB idle, ${peakRss.toFixed(0)} MB peak`)
   goal(`${HELD_STREAMS} concurrent streams: ${errors} errors, peak gateway RSS ${peakRss.toFixed(0)} MB (goal 0 errors, <= 150 MB)`, errors === 0 && peakRss <= 150)
+  // After the held streams, so that row's RSS is not the queue's.
+  const ollamaPort = await freePort()
+  for (const line of await queueRow({
+    client,
+    gatewayRss: () => rssMb(gateway.pid!),
+    async startOneSlotWorker () {
+      spawnTs('scripts/fakes/ollama-server', ['--port', String(ollamaPort)])
+      startRole('inference', bootstrap, ['--data-dir', join(home, 'one-slot'), '--ollama-url', `http://127.0.0.1:${ollamaPort}`, '--concurrency', '1', '--queue', '0', '--no-cache'])
+    }
+  })) console.log(line)
   console.log('goals')
   for (const line of goals) console.log(line)
 
