@@ -7,6 +7,8 @@ import { HyperinferError } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import type { Role } from './mesh/topic.js'
 import { enrollDir, enrollNode, publishAuthKey, waitForDevnetAuthKey } from './accounts/devnet-enroll.js'
+import { logApprovalState } from './accounts/node-access.js'
+import type { MeshNode } from './mesh/mesh-node.js'
 import { warnWhenAlone } from './mesh/alone-warning.js'
 import type { Discovery } from './mesh/discovery.js'
 
@@ -80,6 +82,9 @@ export async function runRole (program: RoleProgram, argv: string[]): Promise<Cl
   const base: NodeBase = { dataDir, network: mesh.network, bootstrap: mesh.bootstrap, publicNetwork: mesh.publicNetwork, log, authKey }
   const node = await program.start({ config, mesh, dataDir, log, flags, node: base })
   if (mesh.devnet) joinDevnet(program.role, config.home, node)
+  const meshNode = (node as { node?: MeshNode }).node
+  // Workers say it their own way (services/inference/approval-notice.ts).
+  if (authKey && meshNode && program.role !== 'inference') logApprovalState(meshNode)
   const discovery = (node as { node?: { discovery?: Discovery } }).node?.discovery
   const alone = discovery ? warnWhenAlone(discovery, mesh.network.name, log) : null
   goodbye(async () => {

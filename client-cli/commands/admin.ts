@@ -55,6 +55,36 @@ export function registerAdminCommands (program: Command): void {
       show(cmd, { workers }, () => workers.map(w => `${w.publicKey}  ${w.revokedAt ? 'revoked' : 'approved'} by ${w.approvedBy} ${w.approvedAt}`).join('\n') || 'no workers')
     })
 
+  const roleArg = (value: string): 'auth' | 'gateway' | 'inference' | 'metrics' | 'web' => {
+    if (!['auth', 'gateway', 'inference', 'metrics', 'web'].includes(value)) throw new Error(`unknown role "${value}": one of auth, gateway, inference, metrics, web`)
+    return value as 'auth' | 'gateway' | 'inference' | 'metrics' | 'web'
+  }
+
+  admin.command('approve-node')
+    .description('approve a node\'s public key for a role: callers then trust it, and it may call the methods of that role')
+    .argument('<role>', 'auth, gateway, inference, metrics or web').argument('<pubkey>', 'the node\'s public key (hex; each node logs it with the command to run)')
+    .option('--note <text>', 'a note kept with the approval')
+    .action(async (role: string, publicKey: string, flags: { note?: string }, cmd: Command) => {
+      const node = await callAuth(cmd, 'adminApproveNode', { token: requireToken(), role: roleArg(role), publicKey, note: flags.note })
+      show(cmd, node, () => `approved ${node.role} node ${node.publicKey}`)
+    })
+
+  admin.command('revoke-node')
+    .description('revoke a node\'s approval for a role: its calls in flight end within a second')
+    .argument('<role>', 'auth, gateway, inference, metrics or web').argument('<pubkey>', 'the node\'s public key (hex)')
+    .action(async (role: string, publicKey: string, _flags: unknown, cmd: Command) => {
+      const node = await callAuth(cmd, 'adminRevokeNode', { token: requireToken(), role: roleArg(role), publicKey })
+      show(cmd, node, () => `revoked ${node.role} node ${node.publicKey}`)
+    })
+
+  admin.command('nodes')
+    .description('list approved (and revoked) nodes of every role, or of one')
+    .option('--role <role>', 'only this role')
+    .action(async (flags: { role?: string }, cmd: Command) => {
+      const { nodes } = await callAuth(cmd, 'adminListNodes', { token: requireToken(), role: flags.role ? roleArg(flags.role) : undefined })
+      show(cmd, { nodes }, () => nodes.map(n => `${n.role.padEnd(9)} ${n.publicKey}  ${n.revokedAt ? `revoked ${n.revokedAt}` : 'approved'} by ${n.approvedBy} ${n.approvedAt}`).join('\n') || 'no nodes')
+    })
+
   admin.command('audit')
     .description('the audit log, newest first')
     .option('--limit <n>', 'at most this many', Number, 50)

@@ -115,9 +115,11 @@ export function registerAuthCommands (program: Command): void {
     })
 
   program.command('logout')
-    .description('forget the session on this machine')
-    .action((_flags: unknown, cmd: Command) => {
-      const { username } = readSession()
+    .description('end the session on the auth node and forget it on this machine')
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { username, token } = readSession()
+      // Ended server-side first, so a copied session file is worthless too; forgotten here whatever happens.
+      if (token) await callAuth(cmd, 'logout', { token }).catch(() => {})
       clearLogin()
       show(cmd, { loggedOut: true, username: username ?? null }, () => username ? `logged out ${username}` : 'not logged in')
     })

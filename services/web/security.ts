@@ -43,6 +43,16 @@ export function ensureCsrfCookie (req: FastifyRequest, reply: FastifyReply, secu
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /**
+ * Decided on the route the request reached, not on its raw URL: `/%61pi/...`, `//api/...` or any
+ * other spelling that routes to an API handler is checked like `/api/...`. Outside the API, a
+ * request that carries the session cookie is checked too.
+ */
+export function needsCsrfCheck (req: FastifyRequest): boolean {
+  const route = req.routeOptions.url ?? ''
+  return route.startsWith('/api/') || req.cookies[SESSION_COOKIE] !== undefined
+}
+
+/**
  * State-changing requests must come from our own pages: same origin (Origin / Sec-Fetch-Site)
  * and an X-CSRF-Token equal to the CSRF cookie (double submit). Requests authorized only by an
  * X-API-Key header carry no ambient authority, so they need no token.

@@ -12,7 +12,7 @@ import { authRoutes } from './routes/auth.js'
 import { inferenceRoutes } from './routes/inference.js'
 import { statusRoutes } from './routes/status.js'
 import { usageRoutes } from './routes/usage.js'
-import { checkCsrf, securityHeaders } from './security.js'
+import { checkCsrf, needsCsrfCheck, securityHeaders } from './security.js'
 
 const UPLOT_DIST = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'))
 
@@ -22,7 +22,7 @@ export async function buildWebApp (ctx: WebContext): Promise<FastifyInstance> {
   await app.register(fastifyCookie)
   app.addHook('onRequest', securityHeaders)
   app.addHook('preHandler', async req => {
-    if (req.url.startsWith('/api/')) checkCsrf(req)
+    if (needsCsrfCheck(req)) checkCsrf(req)
   })
 
   app.setErrorHandler((err: unknown, req, reply) => {

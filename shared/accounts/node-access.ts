@@ -52,3 +52,25 @@ export function followRegistry (node: MeshNode, authKey: Buffer | undefined, tim
     }
   }
 }
+
+/**
+ * Tells the operator where a node stands: until its key is approved for its role it says so with
+ * the exact command an admin runs, then "approved" (and a warning if it is revoked later).
+ */
+export function logApprovalState (node: MeshNode): () => void {
+  const key = node.publicKey.toString('hex')
+  const command = `hyperinfer admin approve-node ${node.role} ${key}`
+  let approved: boolean | null = null
+  const check = (): void => {
+    const registry = node.access.registryView
+    if (!registry) return
+    const now = registry.isApproved(node.role, key)
+    if (now === approved) return
+    if (now) node.log.info({ publicKey: key }, `approved as ${node.role}`)
+    else node.log.warn({ publicKey: key }, `${approved === null ? 'not approved yet' : 'approval revoked'}: other nodes and clients send this ${node.role} nothing until an admin runs \`${command}\``)
+    approved = now
+  }
+  node.access.on('change', check)
+  check()
+  return () => { node.access.off('change', check) }
+}

@@ -3,11 +3,13 @@ import type { Logger } from '../log.js'
 import { approvedNodes } from '../schemas/auth.js'
 import type { NodeRegistryView } from './access.js'
 import type { Discovery, PeerInfo } from './discovery.js'
-import type { PeerClient } from './rpc-client.js'
+import { probeHealth, type PeerClient } from './rpc-client.js'
 import type { Role } from './topic.js'
 
 const APPROVED_CACHE_MS = 5_000
 const RETRY_MS = 200
+/** A first dial from a fresh process sometimes stalls in a holepunch round; a redial gets through. */
+const FIRST_DIAL_PROBE_MS = 2_000
 
 export interface CalleeCheckOptions {
   /** The pinned auth node; without it the first auth node found is trusted (and a warning says so). */
@@ -29,6 +31,7 @@ export class CalleeCheck {
   private readonly approvedByRole = new Map<Role, { keys: Set<string>, at: number }>()
   private readonly refused = new Set<string>()
   private warnedUnpinned = false
+  private authReached = false
 
   constructor (opts: CalleeCheckOptions) {
     this.opts = opts
@@ -38,7 +41,10 @@ export class CalleeCheck {
 
   /** The auth node to send passwords and session tokens to. */
   async auth (timeoutMs = 15_000): Promise<Buffer> {
-    if (this.opts.authKey) return this.opts.authKey
+    if (this.opts.authKey) {
+      if (!this.authReached) await this.reach(this.opts.authKey, timeoutMs)
+      return this.opts.authKey
+    }
     this.warnUnpinned()
     const [auth] = await this.opts.discovery.waitFor('auth', { timeoutMs })
     return auth.publicKey
@@ -56,7 +62,7 @@ export class CalleeCheck {
     }
     let cached = this.approvedByRole.get(role)
     if (!cached || (!cached.keys.has(id) && Date.now() - cached.at > RETRY_MS) || Date.now() - cached.at > APPROVED_CACHE_MS) {
-      const { publicKeys } = await this.opts.client(this.opts.authKey).call(approvedNodes, { role })
+      const { publicKeys } = await this.opts.client(await this.auth()).call(approvedNodes, { role })
       cached = { keys: new Set(publicKeys), at: Date.now() }
       this.approvedByRole.set(role, cached)
     }
@@ -80,6 +86,24 @@ export class CalleeCheck {
       }
       await new Promise(resolve => setTimeout(resolve, RETRY_MS))
       await this.opts.discovery.refresh(role)
+    }
+  }
+
+  /** Dials the pinned auth node (by its key, no lookup) until it answers a health probe. */
+  private async reach (publicKey: Buffer, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      try {
+        const answer = await probeHealth(this.opts.client(publicKey), { timeoutMs: Math.min(FIRST_DIAL_PROBE_MS, Math.max(1, deadline - Date.now())) })
+        if (answer.role !== 'auth') throw new HyperinferError('FORBIDDEN', `the pinned auth key ${publicKey.toString('hex').slice(0, 12)}… belongs to a ${answer.role} node`)
+        this.authReached = true
+        return
+      } catch (err) {
+        if (err instanceof HyperinferError && err.code === 'FORBIDDEN') throw err
+        if (Date.now() >= deadline) {
+          throw new HyperinferError('UNAVAILABLE', `the pinned auth node ${publicKey.toString('hex').slice(0, 12)}… did not answer within ${timeoutMs} ms; is it running?`)
+        }
+      }
     }
   }
 

@@ -32,5 +32,6 @@ export const inferenceCapacity = defineMethod('inference.capacity', {
     waitMs: z.number().int().min(0).max(CAPACITY_MAX_WAIT_MS).default(10_000)
   }),
   response: workerCapacity,
-  timeoutMs: CAPACITY_MAX_WAIT_MS + 5_000
+  timeoutMs: CAPACITY_MAX_WAIT_MS + 5_000,
+  callers: ['gateway']
 })

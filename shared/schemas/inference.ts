@@ -58,7 +58,8 @@ export const inferenceRun = defineStreamMethod('inference.run', {
   response: runResponse,
   chunk: runChunk,
   maxRequestBytes: 2 * PROMPT_MAX_CHARS + 64 * 1024,
-  timeoutMs: 120_000
+  timeoutMs: 120_000,
+  callers: ['gateway']
 })
 
 export const modelStatus = z.enum(['ready', 'loading', 'unavailable'])
@@ -76,7 +77,8 @@ export type ModelInfo = z.infer<typeof modelInfo>
 export const inferenceModels = defineMethod('inference.models', {
   request: z.strictObject({}),
   response: z.object({ models: z.array(modelInfo).max(10_000) }),
-  timeoutMs: 15_000
+  timeoutMs: 15_000,
+  callers: ['gateway']
 })
 
 export const inferenceModelStatus = defineMethod('inference.modelStatus', {
@@ -89,7 +91,8 @@ export const inferenceModelStatus = defineMethod('inference.modelStatus', {
     queueSize: z.number().int(),
     error: z.string().optional()
   }),
-  timeoutMs: 15_000
+  timeoutMs: 15_000,
+  callers: ['gateway']
 })
 
 export const embedRequest = z.strictObject({
@@ -106,5 +109,6 @@ export const inferenceEmbed = defineMethod('inference.embed', {
     usage: z.object({ promptTokens: z.number().int().min(0), totalTokens: z.number().int().min(0) })
   }),
   maxRequestBytes: 2 * PROMPT_MAX_CHARS + 64 * 1024,
-  timeoutMs: 60_000
+  timeoutMs: 60_000,
+  callers: ['gateway']
 })

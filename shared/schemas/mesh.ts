@@ -25,5 +25,6 @@ export const health = defineMethod('health', {
 export const metrics = defineMethod('metrics', {
   request: z.strictObject({}),
   response: z.object({ contentType: z.string(), text: z.string() }),
-  timeoutMs: 5_000
+  timeoutMs: 5_000,
+  callers: ['metrics']
 })

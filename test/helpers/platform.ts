@@ -23,20 +23,23 @@ export interface Platform {
 interface Teardown { teardown (fn: () => unknown): void }
 
 /** auth + gateway on a fresh testnet; workers on demand. Closed at teardown. */
-export async function createPlatform (t: Teardown, opts: { auth?: Partial<AuthConfig>, gateway?: Partial<GatewayConfig> } = {}): Promise<Platform> {
+export async function createPlatform (t: Teardown, opts: { auth?: Partial<AuthConfig>, gateway?: Partial<GatewayConfig>, pinned?: boolean } = {}): Promise<Platform> {
   const mesh = await createTestMesh(t)
   const base = { network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 300 }
   const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), auth: { scrypt: { N: 1024, r: 8, p: 1 }, autoApproveWorkers: true, ...opts.auth } })
   mesh.closeLater(() => auth.close())
-  const gateway = await createGatewayNode({ ...base, dataDir: mesh.dir('gateway'), config: { discoveryIntervalMs: 300, ...opts.gateway } })
+  // pinned: every node pins the auth node and checks its callers; the gateway is approved as an operator would.
+  const authKey = opts.pinned ? auth.node.publicKey : undefined
+  const gateway = await createGatewayNode({ ...base, authKey, dataDir: mesh.dir('gateway'), config: { discoveryIntervalMs: 300, ...opts.gateway } })
   mesh.closeLater(() => gateway.close())
+  if (opts.pinned) await auth.store.setNode('gateway', gateway.node.publicKey.toString('hex'), true, 'test operator')
   const authClient = gateway.node.client(auth.node.publicKey)
   return {
     mesh,
     auth,
     gateway,
     async worker (inference, dataDir = mesh.dir('worker')) {
-      const worker = await createInferenceNode({ ...base, dataDir, inference })
+      const worker = await createInferenceNode({ ...base, authKey, dataDir, inference })
       mesh.closeLater(() => worker.close())
       return worker
     },

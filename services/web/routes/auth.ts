@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { HyperinferError } from '../../../shared/errors.js'
-import { changePassword, createKey, listKeys, login, register, revokeKey, rotateKey } from '../../../shared/schemas/auth.js'
+import { changePassword, createKey, listKeys, login, logout, register, revokeKey, rotateKey } from '../../../shared/schemas/auth.js'
 import { changePasswordBody, createKeyBody, emptyQuery, keyIdParams, loginBody, registerBody } from '../../../shared/schemas/web.js'
 import { currentUser, setSessionCookie, type WebContext } from '../context.js'
 import { validate } from '../errors.js'
@@ -12,18 +12,26 @@ export function authRoutes (app: FastifyInstance, ctx: WebContext): void {
 
   app.post('/api/auth/register', async (req, reply) => {
     const body = validate(registerBody, req.body)
-    const user = await ctx.upstream.call('auth', register, body)
+    // The auth node throttles per end user (this IP), not per web node.
+    const user = await ctx.upstream.call('auth', register, { ...body, client: req.ip })
     return reply.code(201).send({ user })
   })
 
   app.post('/api/auth/login', async (req, reply) => {
     const body = validate(loginBody, req.body)
-    const session = await ctx.upstream.call('auth', login, body)
+    const session = await ctx.upstream.call('auth', login, { ...body, client: req.ip })
     setSessionCookie(ctx, reply, session.token, session.expiresAt)
     return { user: session.user, expiresAt: session.expiresAt }
   })
 
-  app.post('/api/auth/logout', async (_req, reply) => {
+  app.post('/api/auth/logout', async (req, reply) => {
+    const token = req.cookies[SESSION_COOKIE]
+    // Ended on the auth node, so a copied cookie is worthless too; the cookie goes whatever it answers.
+    if (token) {
+      await ctx.upstream.call('auth', logout, { token }).catch((err: unknown) => {
+        if (!(err instanceof HyperinferError && err.code === 'UNAUTHENTICATED')) ctx.node.log.warn({ err }, 'could not end the session on the auth node')
+      })
+    }
     reply.clearCookie(SESSION_COOKIE, { path: '/' })
     return { loggedOut: true }
   })

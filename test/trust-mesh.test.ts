@@ -1,0 +1,200 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { HyperinferClient } from '../client-cli/client.js'
+import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
+import { MeshClient } from '../shared/mesh/mesh-client.js'
+import { MeshNode } from '../shared/mesh/mesh-node.js'
+import { streaming, unary } from '../shared/mesh/rpc-server.js'
+import { accountsInfo, approvedNodes, login, register } from '../shared/schemas/auth.js'
+import { infer, models } from '../shared/schemas/gateway.js'
+import { inferenceRun } from '../shared/schemas/inference.js'
+import { writeDevnetInfo, readDevnetInfo } from '../shared/config/network.js'
+import { runCli, writeTestDevnet } from './helpers/cli.js'
+import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
+
+const MODEL = 'gpt-fake'
+const SLOW_MODEL = 'slow/gpt-fake'
+const PASSWORD = 'correct horse battery'
+
+/** A pinned platform with one worker in front of two fake OpenAI upstreams; the `slow/` one stalls after two tokens. */
+async function setup (t: Test): Promise<{ platform: Platform, worker: Awaited<ReturnType<Platform['worker']>>, requests: () => number }> {
+  const platform = await createPlatform(t, { pinned: true })
+  const fake = await startFakeOpenAI({ reply: 'Hello from the fake model, streamed in pieces.' })
+  const stalled = await startFakeOpenAI({ hold: { index: 2, until: new Promise<void>(() => {}) } })
+  t.teardown(() => Promise.all([fake.close(), stalled.close()]))
+  const worker = await platform.worker({
+    backends: [
+      { type: 'openai', name: 'hosted', baseURL: `${fake.url}/v1`, apiKeyEnv: 'TRUST_FAKE_KEY', prefix: '', models: [MODEL] },
+      { type: 'openai', name: 'slow', baseURL: `${stalled.url}/v1`, apiKeyEnv: 'TRUST_FAKE_KEY', prefix: 'slow/', models: [MODEL] }
+    ]
+  } as never)
+  await untilServed(platform.gateway, MODEL)
+  return { platform, worker, requests: () => fake.requests.length + stalled.requests.length }
+}
+
+process.env.TRUST_FAKE_KEY = 'sk-trust-test'
+
+t.test('a stranger gets no connection and no tokens from a worker; an approved non-gateway gets FORBIDDEN; the gateway is served', async t => {
+  const { platform, worker, requests } = await setup(t)
+  const before = requests()
+
+  const stranger = await platform.mesh.node({ role: 'gateway', announce: false })
+  const refused = await stranger.client(worker.publicKey).stream(inferenceRun, { model: MODEL, prompt: 'free tokens please', maxTokens: 16 }, { idleTimeoutMs: 3_000 }).result.catch(err => err)
+  t.ok(refused instanceof Error, `the stranger's call failed (${refused?.code}: ${refused?.message})`)
+  t.not(refused?.code, undefined)
+  for (let i = 0; i < 2; i++) {
+    const again = await stranger.client(worker.publicKey).stream(inferenceRun, { model: MODEL, prompt: 'free tokens please', maxTokens: 16 }, { idleTimeoutMs: 2_000 }).result.catch(err => err)
+    t.ok(again instanceof Error, `attempt ${i + 2} refused too`)
+  }
+
+  const web = await platform.mesh.node({ role: 'web', announce: false })
+  await platform.auth.store.setNode('web', web.publicKey.toString('hex'), true, 'test')
+  let forbidden: { code?: string, message?: string } | null = null
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    forbidden = await web.client(worker.publicKey).stream(inferenceRun, { model: MODEL, prompt: 'also free?', maxTokens: 16 }, { idleTimeoutMs: 2_000 }).result.then(() => ({}), err => err)
+    if (forbidden?.code === 'FORBIDDEN') break
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  t.equal(forbidden?.code, 'FORBIDDEN', 'an approved web node passes the firewall but may not call inference.run')
+  t.match(forbidden?.message, /only for approved gateway nodes/, 'the error names the missing role')
+  t.equal(requests(), before, 'no request reached the upstream: no tokens for anyone but a gateway')
+
+  const { key } = await platform.user('alice')
+  const mesh = new MeshClient({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, authKey: platform.auth.node.publicKey })
+  const client = new HyperinferClient({ apiKey: key.key, mesh })
+  t.teardown(() => Promise.all([client.close(), mesh.close()]))
+  const served = await client.infer({ model: MODEL, prompt: 'hello' })
+  t.match(served.text, /Hello from the fake model/, 'the approved gateway is served')
+  t.equal(requests(), before + 1)
+})
+
+t.test("a revoked gateway's stream in flight ends with FORBIDDEN within 1 s, and it is refused from then on", async t => {
+  const { platform, worker } = await setup(t)
+  const gw = await platform.mesh.node({ role: 'gateway', announce: false })
+  const gwKey = gw.publicKey.toString('hex')
+  await platform.auth.store.setNode('gateway', gwKey, true, 'test')
+
+  let stream = gw.client(worker.publicKey).stream(inferenceRun, { model: SLOW_MODEL, prompt: 'tell me a long story', maxTokens: 64 }, { idleTimeoutMs: 60_000 })
+  // The approval may still be replicating to the worker: retry until the stream starts.
+  const deadline = Date.now() + 10_000
+  let first = await stream[Symbol.asyncIterator]().next().catch(err => err)
+  while (first instanceof Error && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    stream = gw.client(worker.publicKey).stream(inferenceRun, { model: SLOW_MODEL, prompt: 'tell me a long story', maxTokens: 64 }, { idleTimeoutMs: 60_000 })
+    first = await stream[Symbol.asyncIterator]().next().catch(err => err)
+  }
+  t.notOk(first instanceof Error, `the approved gateway's stream started (${first?.message ?? 'ok'})`)
+  t.ok(first.value?.text, 'first token arrived; the upstream now stalls')
+
+  await platform.auth.store.setNode('gateway', gwKey, false, 'test')
+  const ended = await Promise.race([
+    stream.result.then(() => 'finished normally', err => err),
+    new Promise(resolve => setTimeout(() => resolve('still running after 1 s'), 1_000).unref())
+  ])
+  t.equal((ended as { code?: string }).code, 'FORBIDDEN', `the stream ended with FORBIDDEN: ${(ended as Error).message ?? ended}`)
+
+  const next = await gw.client(worker.publicKey).stream(inferenceRun, { model: MODEL, prompt: 'again', maxTokens: 8 }, { idleTimeoutMs: 3_000 }).result.catch(err => err)
+  t.ok(next instanceof Error, `a new call is refused (${next?.code})`)
+})
+
+/** Nodes that announce on the gateway and auth topics and keep whatever they are sent. */
+async function startRogues (platform: Platform): Promise<{ captured: string[], gateway: MeshNode, auth: MeshNode }> {
+  const captured: string[] = []
+  const gateway = await platform.mesh.node({
+    role: 'gateway',
+    methods: [
+      streaming(infer, async function * (req) {
+        captured.push(`gateway got key ${req.apiKey} and prompt ${req.prompt ?? JSON.stringify(req.messages)}`)
+        yield { text: 'stolen' }
+        return { requestId: 'x', model: req.model, worker: null, text: 'stolen', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, finishReason: 'stop', latencyMs: 1, recorded: false } as never
+      }),
+      unary(models, req => { captured.push(`gateway got models ${JSON.stringify(req)}`); return { models: [] } as never })
+    ]
+  })
+  const auth = await platform.mesh.node({
+    role: 'auth',
+    methods: [
+      unary(login, req => { captured.push(`auth got password ${req.password}`); throw new Error('rogue') }),
+      unary(register, req => { captured.push(`auth got password ${req.password}`); throw new Error('rogue') }),
+      unary(approvedNodes, ({ role }) => ({ role, publicKeys: [gateway.publicKey.toString('hex')] })),
+      unary(accountsInfo, () => { captured.push('auth was asked for the accounts key'); return { key: gateway.publicKey.toString('hex'), length: 1 } })
+    ]
+  })
+  return { captured, gateway, auth }
+}
+
+t.test('a rogue gateway and a rogue auth on the topics get nothing from the client library or the CLI; real traffic succeeds', async t => {
+  const { platform } = await setup(t)
+  const rogues = await startRogues(platform)
+  const { key } = await platform.user('bob')
+
+  const mesh = new MeshClient({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, authKey: platform.auth.node.publicKey, refreshIntervalMs: 300 })
+  const client = new HyperinferClient({ apiKey: key.key, mesh })
+  t.teardown(() => Promise.all([client.close(), mesh.close()]))
+  const gateways = await mesh.discovery.waitFor('gateway', { count: 2, timeoutMs: 15_000 })
+  t.ok(gateways.some(peer => peer.publicKey.equals(rogues.gateway.publicKey)), 'the rogue gateway is up on the topic, as an attacker would be')
+  const auths = await mesh.discovery.waitFor('auth', { count: 2, timeoutMs: 15_000 })
+  t.ok(auths.some(peer => peer.publicKey.equals(rogues.auth.publicKey)), 'the rogue auth is up on the topic')
+
+  for (let i = 0; i < 12; i++) {
+    const result = await client.infer({ model: MODEL, prompt: `library request ${i}` })
+    t.match(result.text, /Hello from the fake model/, `library request ${i} served by the real gateway`)
+  }
+  t.ok((await client.models()).models.some(m => m.name === MODEL), 'models from the real gateway')
+
+  const home = mkdtempSync(join(tmpdir(), 'hyperinfer-trust-cli-'))
+  t.teardown(() => rmSync(home, { recursive: true, force: true }))
+  writeTestDevnet(home, platform.mesh.network.name, platform.mesh.bootstrap)
+  writeDevnetInfo(home, { ...readDevnetInfo(home)!, authKey: platform.auth.node.publicKey.toString('hex') })
+  const cli = { home, configDir: join(home, 'config') }
+  for (let i = 0; i < 1; i++) {
+    const logged = await runCli(['login', '--username', 'bob', '--password-stdin'], { ...cli, input: PASSWORD + '\n' })
+    t.equal(logged.code, 0, `CLI login ${i} succeeds: ${logged.stderr}`)
+  }
+  for (let i = 0; i < 2; i++) {
+    const run = await runCli(['infer', '-m', MODEL, '--api-key', key.key, `cli request ${i}`], cli)
+    t.equal(run.code, 0, `CLI infer ${i} succeeds: ${run.stderr}`)
+    t.match(run.stdout, /Hello from the fake model/)
+  }
+
+  t.same(rogues.captured, [], 'the rogues received no key, prompt or password')
+})
+
+t.test('files under a fresh data dir are 0600 and dirs 0700; loose modes are repaired at start', async t => {
+  const platform = await createPlatform(t, { pinned: true })
+  const dir = platform.auth.node.dataDir
+  const loose = (root: string): string[] => {
+    const found: string[] = []
+    const visit = (path: string): void => {
+      const stat = statSync(path)
+      const mode = stat.mode & 0o777
+      if (stat.isDirectory()) {
+        if (mode !== 0o700) found.push(`${path} ${mode.toString(8)}`)
+        for (const name of readdirSync(path)) visit(join(path, name))
+      } else if (mode !== 0o600) {
+        found.push(`${path} ${mode.toString(8)}`)
+      }
+    }
+    visit(root)
+    return found
+  }
+  const files = readdirSync(dir, { recursive: true })
+  t.ok(files.some(name => String(name).endsWith('jwt-secret')), 'the session secret is there')
+  t.ok(files.some(name => String(name).includes('corestore')), 'the corestore (identity key, password hashes) is there')
+  t.same(loose(dir), [], 'the auth node\'s data dir: files 0600, dirs 0700')
+  t.same(loose(platform.gateway.node.dataDir), [], 'the gateway\'s data dir too')
+
+  const old = mkdtempSync(join(tmpdir(), 'hyperinfer-old-modes-'))
+  t.teardown(() => rmSync(old, { recursive: true, force: true }))
+  chmodSync(old, 0o755)
+  writeFileSync(join(old, 'left-by-an-old-version'), 'secret', { mode: 0o644 })
+  chmodSync(join(old, 'left-by-an-old-version'), 0o644)
+  const reopened = new MeshNode({ role: 'web', dataDir: old, network: platform.mesh.network, bootstrap: platform.mesh.bootstrap })
+  await reopened.open()
+  await reopened.close()
+  t.same(loose(old), [], 'an old data dir is repaired when a node starts on it')
+})
