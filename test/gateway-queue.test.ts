@@ -281,3 +281,27 @@ t.test('hyperinfer infer prints "queued (position N)" on stderr while it waits f
   t.match(stderr, /^queued \(position 1\)$/m)
   t.ok(stdout.trim().length > 0, `it printed the answer: ${stdout.trim()}`)
 })
+
+t.test('two gateways share one worker slot and no worker queue: a request that loses the race goes back to its queue, none fails', async t => {
+  const platform = await createPlatform(t)
+  const fake = await startFakeOpenAI({ tokenDelayMs: 5, reply: LONG_REPLY })
+  t.teardown(() => fake.close())
+  const worker = await platform.worker({ openaiBaseUrl: `${fake.url}/v1`, openaiModels: [FAKE_MODEL], concurrency: 1, queueSize: 0 })
+  const { createGatewayNode } = await import('../services/gateway/index.js')
+  const second = await createGatewayNode({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, dataDir: platform.mesh.dir('gateway2'), config: { discoveryIntervalMs: 300 } })
+  platform.mesh.closeLater(() => second.close())
+  await untilServed(platform.gateway, FAKE_MODEL)
+  await untilServed(second, FAKE_MODEL)
+  const { key } = await platform.user('gina')
+  await until('the second gateway knows the key', async () => second.accounts.lookupKey(key.key) !== null)
+  const mesh = new MeshClient({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap })
+  t.teardown(() => mesh.close())
+  const request = { apiKey: key.key, model: FAKE_MODEL, prompt: 'hi', maxTokens: 4 }
+  const outcomes = await Promise.all([platform.gateway, second].flatMap(gw =>
+    Array.from({ length: 20 }, () => settle(mesh.client(gw.node.publicKey).stream(infer, request).result))))
+  t.ok(outcomes.every(o => o.ok), `all 40 answered: ${outcomes.filter(o => !o.ok).map(o => !o.ok && o.err.message).join('; ')}`)
+  const busy = (await worker.node.registry.getSingleMetricAsString('ai_platform_requests_total')).match(/method="inference\.run",status="BUSY"} (\d+)/)
+  // With no queue of its own the worker refuses whichever gateway loses a race for a freed slot; that request goes back to the front of its queue.
+  t.comment(`the worker answered BUSY ${busy ? busy[1] : 0} times`)
+  t.equal(fake.requests.length, 40, 'the upstream saw each request once')
+})

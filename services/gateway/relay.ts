@@ -81,7 +81,8 @@ export async function * relay (deps: RelayDeps, lease: Lease, generation: Genera
   } catch (err) {
     lease.end(null)
     state.failure = attempt.signal.aborted && !ctx.signal.aborted ? gone(worker) : toHyperinferError(err)
-    if (state.failure.code !== 'BUSY') state.attempts++
+    if (state.failure.code === 'BUSY') deps.pool.full(worker, generation.model)
+    else state.attempts++
     if (state.failure.code === 'UNAVAILABLE' || state.failure.code === 'TIMEOUT') deps.pool.reportFailure(worker)
     if (produced > 0) state.failure = partialFailure(worker, state.chunks, state.failure)
   } finally {

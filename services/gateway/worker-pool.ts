@@ -126,6 +126,16 @@ export class WorkerPool extends EventEmitter {
     }
   }
 
+  /** The worker said BUSY (another gateway filled it): no more requests for `model` until it tells its capacity again. */
+  full (state: WorkerState, model: string): void {
+    const backend = backendOf(state, model)
+    if (!backend || !state.capacity) return
+    state.capacity = {
+      version: state.capacity.version,
+      backends: state.capacity.backends.map(b => b === backend ? { ...b, running: b.concurrency, queued: b.queueSize } : b)
+    }
+  }
+
   /** A call to the worker failed at the transport level: probe it now so it is evicted if dead. */
   reportFailure (state: WorkerState): void {
     this.opts.discovery.reportFailure('inference', state.peer.publicKey)
