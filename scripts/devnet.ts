@@ -73,6 +73,10 @@ async function untilGatewayServes (model: string, timeoutMs: number): Promise<vo
   }
 }
 
+// A loaded machine can take minutes to start a role (the devnet used to give up on the inference node
+// at 120 s, 40 s before it served); it says what it waits for meanwhile, and crashed roles restart.
+const READY_TIMEOUT_MS = Number(process.env.DEVNET_READY_TIMEOUT_MS ?? 600_000)
+
 /** While starting, say every few seconds what the devnet still waits for. */
 const waitingFor = new Map<string, string>(roles.map(({ role }) => [role, 'not found on the DHT yet']))
 waitingFor.set('routing', `the gateway to route ${BUNDLED_MODEL_NAME}`)
@@ -84,10 +88,10 @@ supervisor.on('failed', (role: string) => { waitingFor.delete(role) })
 
 try {
   await Promise.all(roles.map(async ({ role }) => {
-    await client.discovery.waitFor(role, { timeoutMs: 120_000 })
+    await client.discovery.waitFor(role, { timeoutMs: READY_TIMEOUT_MS })
     waitingFor.delete(role)
   }))
-  await untilGatewayServes(BUNDLED_MODEL_NAME, 120_000)
+  await untilGatewayServes(BUNDLED_MODEL_NAME, READY_TIMEOUT_MS)
   waitingFor.delete('routing')
   printBanner({ home, roles: roles.map(r => r.role), bootstrap: formatBootstrap(bootstrap.bootstrap) })
 } catch (err) {

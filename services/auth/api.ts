@@ -5,6 +5,7 @@ import { HyperinferError } from '../../shared/errors.js'
 import type { UserRecord } from '../../shared/accounts/records.js'
 import { unary, type CallContext, type ServedMethod } from '../../shared/mesh/rpc-server.js'
 import * as api from '../../shared/schemas/auth.js'
+import { waitForReplicas } from '../../shared/store/replicas.js'
 import { burnVerification, hashPassword, verifyPassword } from './passwords.js'
 import type { Sessions } from './sessions.js'
 import type { AccountStore } from './store.js'
@@ -106,6 +107,8 @@ export function authMethods ({ store, sessions, throttle, config, nodes }: AuthA
     unary(api.createKey, async ({ token, name }) => {
       const user = await authenticate(token)
       const { record, key } = await store.createKey(user, name)
+      // Answer once the gateways' replicas hold the key, so it works on the very next request.
+      await waitForReplicas(store.accounts.core, store.accounts.core.length)
       return { ...keyView(record), key }
     }),
 
@@ -118,6 +121,7 @@ export function authMethods ({ store, sessions, throttle, config, nodes }: AuthA
 
     unary(api.rotateKey, async ({ token, keyId }) => {
       const { revoked, created } = await store.rotateKey(await authenticate(token), keyId)
+      await waitForReplicas(store.accounts.core, store.accounts.core.length)
       return { revoked: keyView(revoked), created: { ...keyView(created.record), key: created.key } }
     }),
 

@@ -50,6 +50,8 @@ interface Watch {
   timer: NodeJS.Timeout | null
   /** Consecutive failed lookups, for the backoff. */
   failures: number
+  /** Consecutive lookups that found nobody live. */
+  empty: number
 }
 
 /**
@@ -125,7 +127,7 @@ export class Discovery extends EventEmitter {
   watch (role: Role): void {
     if (this.closed || this.watches.has(role)) return
     this.cacheOf(role)
-    this.watches.set(role, { timer: null, failures: 0 })
+    this.watches.set(role, { timer: null, failures: 0, empty: 0 })
     void this.lookupRound(role)
     this.startProbing()
   }
@@ -243,8 +245,10 @@ export class Discovery extends EventEmitter {
     }
     if (this.watches.get(role) !== watch || this.closed) return
     watch.failures = ok ? 0 : watch.failures + 1
-    // A role with nobody live is looked for more often; a failing DHT less often.
-    const base = this.peers(role).length === 0 ? Math.min(1_000, this.opts.refreshIntervalMs) : this.opts.refreshIntervalMs
+    // A role with nobody live is looked for often at first, then less (a mesh may not run that role
+    // at all); a failing DHT less often too.
+    watch.empty = this.peers(role).length === 0 ? watch.empty + 1 : 0
+    const base = watch.empty > 0 ? Math.min(500 * 2 ** watch.empty, this.opts.refreshIntervalMs) : this.opts.refreshIntervalMs
     const next = watch.failures === 0 ? base : Math.min(base * 2 ** watch.failures, 30_000)
     watch.timer = setTimeout(() => { void this.lookupRound(role) }, next)
     watch.timer.unref()
