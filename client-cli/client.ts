@@ -6,6 +6,7 @@ import { MeshClient } from '../shared/mesh/mesh-client.js'
 import type { PeerInfo } from '../shared/mesh/discovery.js'
 import type { RpcStream } from '../shared/mesh/rpc-stream.js'
 import { infer, models, quota, usage, type ChatMessage, type InferResult, type QueuedNotice } from '../shared/schemas/gateway.js'
+import type { GenerationChunk } from '../shared/schemas/generation.js'
 import { probeHealth } from '../shared/mesh/rpc-client.js'
 import type { MeshAddress } from '../shared/config/network.js'
 import { forgetGateway, rememberedGateway, rememberGateway } from './gateway-memory.js'
@@ -54,11 +55,11 @@ export interface InferOptions {
  */
 export class InferenceCall implements AsyncIterable<string>, PromiseLike<InferResult> {
   readonly result: Promise<InferResult>
-  private readonly stream: Promise<RpcStream<{ text: string }, InferResult>>
+  private readonly stream: Promise<RpcStream<GenerationChunk, InferResult>>
 
   private readonly onQueued?: (notice: QueuedNotice) => void
 
-  constructor (stream: Promise<RpcStream<{ text: string }, InferResult>>, onQueued?: (notice: QueuedNotice) => void) {
+  constructor (stream: Promise<RpcStream<GenerationChunk, InferResult>>, onQueued?: (notice: QueuedNotice) => void) {
     this.stream = stream
     this.onQueued = onQueued
     this.result = stream.then(s => s.result)
@@ -113,15 +114,19 @@ export class HyperinferClient {
       model: options.model,
       prompt: messages ? undefined : options.prompt,
       messages,
-      maxTokens: options.maxTokens ?? 256,
+      maxTokens: options.maxTokens,
       temperature: options.temperature,
       topP: options.topP,
       stop: options.stop,
       seed: options.seed,
       queueTimeoutMs: options.queueTimeoutMs
     }
-    return new InferenceCall(this.gateway().then(gateway =>
-      this.meshClient().client(gateway.publicKey).stream(infer, request, { signal: options.signal })), options.onQueued)
+    const open = async (): Promise<RpcStream<GenerationChunk, InferResult>> => {
+      const gateway = await this.gateway()
+      // chunks are parsed with infer.chunk at runtime; tsc widens their type through this generic call
+      return this.meshClient().client(gateway.publicKey).stream(infer, request, { signal: options.signal }) as RpcStream<GenerationChunk, InferResult>
+    }
+    return new InferenceCall(open(), options.onQueued)
   }
 
   async models (): Promise<z.output<typeof models.response>> {

@@ -7,6 +7,7 @@ import { registerAuthCommands } from './commands/auth.js'
 import { registerInferenceCommands } from './commands/inference.js'
 import { registerNodeCommands } from './commands/node.js'
 import { registerOperatorCommands } from './commands/operator.js'
+import { registerProxyCommand } from './commands/proxy.js'
 import { registerStatusCommands } from './commands/status.js'
 import { runCli } from './output.js'
 
@@ -29,5 +30,6 @@ registerInferenceCommands(program)
 registerStatusCommands(program)
 registerNodeCommands(program)
 registerOperatorCommands(program)
+registerProxyCommand(program)
 
 await runCli(program, process.argv)

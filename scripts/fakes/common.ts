@@ -15,6 +15,13 @@ export interface FakeOptions {
   models?: string[]
   /** The text streamed back (split into word-sized tokens); default a short story. */
   reply?: string | ((input: string) => string)
+  /**
+   * The call the fake makes when a request offers tools (and tool_choice is not "none") and the last
+   * message is not a tool's answer; default: the first tool, with `{"city":"Paris"}`.
+   */
+  toolCall?: (toolNames: string[]) => { name: string, arguments: Record<string, unknown> }
+  /** Before streaming piece `index`, wait for `until` (tests show pieces reach clients before the stream ends). */
+  hold?: { index: number, until: Promise<void> }
   /** Pause between streamed tokens (0: answer at once). */
   tokenDelayMs?: number
   port?: number
@@ -113,6 +120,7 @@ export async function streamPieces (res: ServerResponse, fake: FakeServer & { no
       res.destroy()
       return null
     }
+    if (fake.options.hold?.index === i) await fake.options.hold.until
     res.write(frame(pieces[i], i))
     const delay = fake.options.tokenDelayMs ?? 0
     if (delay > 0) await sleep(delay)
@@ -123,4 +131,15 @@ export async function streamPieces (res: ServerResponse, fake: FakeServer & { no
     return null
   }
   return pieces.length
+}
+
+/** The tool call a request asks for, if any: tools offered, not switched off, and not already answered. */
+export function pickToolCall (options: FakeOptions, body: Record<string, unknown>): { name: string, arguments: Record<string, unknown> } | null {
+  const tools = Array.isArray(body.tools) ? body.tools as { function?: { name?: unknown } }[] : []
+  const names = tools.map(t => String(t.function?.name ?? '')).filter(n => n !== '')
+  const messages = Array.isArray(body.messages) ? body.messages as { role?: unknown }[] : []
+  if (names.length === 0 || body.tool_choice === 'none' || messages.at(-1)?.role === 'tool') return null
+  const forced = (body.tool_choice as { function?: { name?: unknown } } | undefined)?.function?.name
+  if (typeof forced === 'string') return options.toolCall?.([forced]) ?? { name: forced, arguments: { city: 'Paris' } }
+  return options.toolCall?.(names) ?? { name: names[0], arguments: { city: 'Paris' } }
 }

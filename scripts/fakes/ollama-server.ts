@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { embedText } from './openai-server.js'
-import { readJson, replyFor, sendJson, startFake, streamPieces, tokenize, type FakeOptions, type FakeServer } from './common.js'
+import { pickToolCall, readJson, replyFor, sendJson, startFake, streamPieces, tokenize, type FakeOptions, type FakeServer } from './common.js'
 
 export type { FakeServer, FakeMode } from './common.js'
 
@@ -74,6 +74,20 @@ export function startFakeOllama (options: FakeOptions = {}): Promise<FakeServer>
       done_reason: doneReason,
       total_duration: 1_000_000, load_duration: 1000, prompt_eval_count: tokenize(input).length, prompt_eval_duration: 1000,
       eval_count: pieces.length, eval_duration: 1000
+    }
+    const call = chat ? pickToolCall(options, body) : null
+    if (call !== null) {
+      // Ollama sends a tool call whole, its arguments as an object, in a message before the final one
+      const message = { role: 'assistant', content: '', tool_calls: [{ function: { name: call.name, arguments: call.arguments } }] }
+      const last = { ...final, eval_count: 1, done_reason: 'stop' }
+      if (body.stream === false) {
+        sendJson(res, 200, { ...last, message })
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+      res.write(JSON.stringify({ model, created_at: createdAt, message, done: false }) + '\n')
+      res.end(JSON.stringify(last) + '\n')
+      return
     }
     if (body.stream === false) {
       sendJson(res, 200, { ...final, ...(chat ? { message: { role: 'assistant', content: pieces.join('') } } : { response: pieces.join('') }) })

@@ -1,8 +1,10 @@
 // A fake OpenAI-compatible API on 127.0.0.1 for tests and benches: SSE /v1/chat/completions (a usage
-// chunk when stream_options.include_usage), /v1/models, /v1/embeddings; errors switched by `fake.mode`.
+// chunk when stream_options.include_usage; tool calls streamed in fragments when tools are offered), /v1/models,
+// /v1/embeddings; errors switched by `fake.mode`.
 // Run alone: node --import=tsx scripts/fakes/openai-server.ts [--port N] [--delay MS]
+import type { ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
-import { readJson, replyFor, sendJson, startFake, streamPieces, tokenize, type FakeOptions, type FakeServer } from './common.js'
+import { pickToolCall, readJson, replyFor, sendJson, startFake, streamPieces, tokenize, type FakeOptions, type FakeServer } from './common.js'
 
 export type { FakeServer, FakeMode } from './common.js'
 
@@ -34,7 +36,9 @@ export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer>
     }
     if (req.method === 'POST' && path === '/v1/embeddings') {
       const input = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')]
-      const data = input.map((text, index) => ({ object: 'embedding', index, embedding: embedText(text) }))
+      // like OpenAI: base64 of little-endian float32 when asked (the openai SDK asks by default)
+      const encode = (v: number[]): number[] | string => body.encoding_format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v
+      const data = input.map((text, index) => ({ object: 'embedding', index, embedding: encode(embedText(text)) }))
       const tokens = input.reduce((n, text) => n + tokenize(text).length, 0)
       sendJson(res, 200, { object: 'list', model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } })
       return
@@ -52,6 +56,11 @@ export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer>
       const created = Math.floor(Date.now() / 1000)
       const chunk = (delta: Record<string, unknown>, finish: string | null): Record<string, unknown> =>
         ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })
+      const call = pickToolCall(options, body)
+      if (call !== null) {
+        await answerToolCall(res, fake, body, call, { id, created, model, promptTokens })
+        return
+      }
       if (body.stream !== true) {
         sendJson(res, 200, {
           id, object: 'chat.completion', created, model,
@@ -75,6 +84,38 @@ export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer>
     }
     sendJson(res, 404, openaiError(404, `unknown route ${req.method} ${path}`))
   })
+}
+
+/**
+ * A tool call the way OpenAI streams one: the first delta names the call, the arguments follow in
+ * fragments, finish_reason is "tool_calls"; or one message when not streamed.
+ */
+async function answerToolCall (res: ServerResponse, fake: FakeServer & { noteAbort (): void }, body: Record<string, unknown>, call: { name: string, arguments: Record<string, unknown> },
+  meta: { id: string, created: number, model: string, promptTokens: number }): Promise<void> {
+  const callId = `call_fake_${meta.id.split('-').pop() ?? '0'}`
+  const args = JSON.stringify(call.arguments)
+  const fragments = args.match(/.{1,6}/gs) ?? ['']
+  const usage = { prompt_tokens: meta.promptTokens, completion_tokens: fragments.length, total_tokens: meta.promptTokens + fragments.length }
+  const base = { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model }
+  if (body.stream !== true) {
+    sendJson(res, 200, {
+      ...base, object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: callId, type: 'function', function: { name: call.name, arguments: args } }] }, finish_reason: 'tool_calls', logprobs: null }],
+      usage
+    })
+    return
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+  const frame = (delta: Record<string, unknown>, finish: string | null): string =>
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`
+  res.write(frame({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: callId, type: 'function', function: { name: call.name, arguments: '' } }] }, null))
+  const written = await streamPieces(res, fake, fragments, fragment => frame({ tool_calls: [{ index: 0, function: { arguments: fragment } }] }, null))
+  if (written === null) return
+  res.write(frame({}, 'tool_calls'))
+  if ((body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) {
+    res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`)
+  }
+  res.end('data: [DONE]\n\n')
 }
 
 /** A deterministic small vector for a text. */

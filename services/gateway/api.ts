@@ -3,8 +3,9 @@ import { HyperinferError } from '../../shared/errors.js'
 import type { MeshNode } from '../../shared/mesh/mesh-node.js'
 import { streaming, unary, type ServedMethod } from '../../shared/mesh/rpc-server.js'
 import { whoami } from '../../shared/schemas/auth.js'
-import { infer, models, quota, usage } from '../../shared/schemas/gateway.js'
+import { embed, infer, models, quota, usage } from '../../shared/schemas/gateway.js'
 import { inferenceModels, type ModelInfo } from '../../shared/schemas/inference.js'
+import { runEmbed } from './embed.js'
 import { authenticate, runInference, type InferDeps } from './infer.js'
 import { nextUtcMidnight, utcDay } from './token-quota.js'
 
@@ -24,6 +25,7 @@ export function gatewayMethods (deps: InferDeps): ServedMethod[] {
 
   return [
     streaming(infer, (req, ctx) => runInference(deps, req, ctx)),
+    unary(embed, (req, ctx) => runEmbed(deps, req, ctx)),
 
     unary(models, async () => {
       const byModel = pool.models()

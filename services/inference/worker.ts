@@ -2,6 +2,7 @@ import { HyperinferError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log.js'
 import type { PlatformMetrics } from '../../shared/metrics.js'
 import type { ModelInfo, RunRequest, RunResponse, Usage } from '../../shared/schemas/inference.js'
+import { wantsStructuredOutput } from '../../shared/schemas/generation.js'
 import type { Backend, GenerateResult } from './backends/types.js'
 import { ResponseCache, type ResponseCacheOptions } from './cache.js'
 import type { BackendCapacity, WorkerCapacity } from '../../shared/schemas/capacity.js'
@@ -109,7 +110,7 @@ export class InferenceWorker {
     const started = performance.now()
     const base = { model, backend: backend.name }
 
-    const cacheKey = this.cache && ResponseCache.cacheable(request) ? ResponseCache.key(backend.name, request, maxTokens) : null
+    const cacheKey = this.cache && ResponseCache.cacheable(request) && !wantsStructuredOutput(request) ? ResponseCache.key(backend.name, request, maxTokens) : null
     if (cacheKey !== null) {
       const hit = this.cache?.get(cacheKey)
       if (hit) {
@@ -135,16 +136,7 @@ export class InferenceWorker {
         if (signal.aborted) return { ...base, usage: usageOf(0, 0), finishReason: 'cancelled', timeToFirstTokenMs: null, cached: false }
         throw err
       }
-      const generation = backend.generate({
-        model: served.upstream,
-        prompt: request.prompt,
-        messages: request.messages,
-        maxTokens,
-        temperature: request.temperature,
-        topP: request.topP,
-        stop: request.stop,
-        seed: request.seed
-      }, signal)
+      const generation = backend.generate({ ...request, model: served.upstream, maxTokens }, signal)
       const chunks: string[] = []
       let ttft: number | null = null
       let result: GenerateResult
@@ -159,9 +151,9 @@ export class InferenceWorker {
             ttft = performance.now() - started
             this.opts.metrics.timeToFirstToken.labels({ model }).observe(ttft / 1000)
           }
-          chunks.push(step.value)
+          chunks.push(step.value.text)
           // after an abort the caller wants the final response, not more chunks
-          if (!signal.aborted) yield { text: step.value }
+          if (!signal.aborted) yield step.value
         }
       } finally {
         await generation.return(undefined as never).catch(() => {})
@@ -170,7 +162,7 @@ export class InferenceWorker {
       this.opts.metrics.tokens.labels({ model, kind: 'completion' }).inc(result.completionTokens)
       const usage = usageOf(result.promptTokens, result.completionTokens)
       if (cacheKey !== null && result.finishReason !== 'cancelled') this.cache?.set(cacheKey, { chunks, usage, finishReason: result.finishReason })
-      return { ...base, usage, finishReason: result.finishReason, timeToFirstTokenMs: ttft, cached: false }
+      return { ...base, usage, finishReason: result.finishReason, ...(result.toolCalls ? { toolCalls: result.toolCalls } : {}), timeToFirstTokenMs: ttft, cached: false }
     } finally {
       release?.()
       depth.dec()

@@ -10,6 +10,7 @@ import { notFoundPage, pageRoutes, PUBLIC_DIR } from './pages.js'
 import { adminRoutes } from './routes/admin.js'
 import { authRoutes } from './routes/auth.js'
 import { inferenceRoutes } from './routes/inference.js'
+import { openAIRoutes } from './routes/openai-compat.js'
 import { statusRoutes } from './routes/status.js'
 import { usageRoutes } from './routes/usage.js'
 import { checkCsrf, needsCsrfCheck, securityHeaders } from './security.js'
@@ -47,5 +48,6 @@ export async function buildWebApp (ctx: WebContext): Promise<FastifyInstance> {
   inferenceRoutes(app, ctx)
   statusRoutes(app, ctx)
   adminRoutes(app, ctx)
+  await openAIRoutes(app, ctx)
   return app
 }

@@ -1,51 +1,34 @@
 import { z } from 'zod'
 import { defineMethod, defineStreamMethod } from '../mesh/method.js'
 import { queuedNotice, queueTimeoutMs } from './admission.js'
-
-const MAX_TEXT = 256 * 1024
+import { embedInput, finishReason, generationChunk, generationFields, modelName, oneInput, PROMPT_MAX_CHARS, toolCall, usage as tokenUsage } from './generation.js'
 
 export const apiKeySchema = z.string().min(8).max(256)
-export const modelNameSchema = z.string().min(1).max(200)
+export const modelNameSchema = modelName
+export { chatMessage, finishReason, usage as usageSchema } from './generation.js'
+export type { ChatMessage, Usage } from './generation.js'
 
-export const chatMessage = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant']),
-  content: z.string().max(MAX_TEXT)
-})
-export type ChatMessage = z.infer<typeof chatMessage>
-
+/** The sampling fields of a generation, for bodies that spread them (the web node's /api/inference). */
 export const generationParams = {
-  maxTokens: z.number().int().min(1).max(32_768).default(256),
-  temperature: z.number().min(0).max(2).optional(),
-  topP: z.number().gt(0).max(1).optional(),
-  stop: z.array(z.string().min(1).max(100)).max(8).optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional()
+  maxTokens: generationFields.shape.maxTokens,
+  temperature: generationFields.shape.temperature,
+  topP: generationFields.shape.topP,
+  stop: generationFields.shape.stop,
+  seed: generationFields.shape.seed
 }
 
-export const usageSchema = z.object({
-  promptTokens: z.number().int().min(0),
-  completionTokens: z.number().int().min(0),
-  totalTokens: z.number().int().min(0)
-})
-export type Usage = z.infer<typeof usageSchema>
-
-export const finishReason = z.enum(['stop', 'length', 'cancelled', 'error'])
-
-export const inferRequest = z.strictObject({
-  apiKey: apiKeySchema,
-  model: modelNameSchema,
-  prompt: z.string().max(MAX_TEXT).optional(),
-  messages: z.array(chatMessage).min(1).max(256).optional(),
-  ...generationParams,
-  queueTimeoutMs: queueTimeoutMs.optional()
-}).refine(r => (r.prompt === undefined) !== (r.messages === undefined), { message: 'give exactly one of prompt or messages', path: ['prompt'] })
+/** A generation plus the caller's key; the gateway forwards the rest to a worker as it is. */
+export const inferRequest = generationFields.extend({ apiKey: apiKeySchema, queueTimeoutMs: queueTimeoutMs.optional() }).superRefine(oneInput)
 
 export const inferResult = z.object({
   requestId: z.string(),
   model: z.string(),
   worker: z.string().nullable(),
   text: z.string(),
-  usage: usageSchema,
+  usage: tokenUsage,
   finishReason,
+  /** The calls the model made (finishReason 'tool_calls'). */
+  toolCalls: z.array(toolCall).optional(),
   timeToFirstTokenMs: z.number().nullable(),
   latencyMs: z.number(),
   cached: z.boolean(),
@@ -53,13 +36,15 @@ export const inferResult = z.object({
   recorded: z.boolean()
 })
 export type InferResult = z.infer<typeof inferResult>
+export { queuedNotice }
 export type { QueuedNotice } from './admission.js'
 
 export const infer = defineStreamMethod('gateway.infer', {
   request: inferRequest,
   response: inferResult,
-  chunk: z.object({ text: z.string(), queued: queuedNotice.optional() }),
-  maxRequestBytes: 2 * 1024 * 1024,
+  /** Text and tool-call pieces; while the request waits for a worker, `queued` notices with empty text. */
+  chunk: generationChunk.extend({ queued: queuedNotice.optional() }),
+  maxRequestBytes: 2 * PROMPT_MAX_CHARS + 64 * 1024,
   timeoutMs: 120_000
 })
 
@@ -123,4 +108,18 @@ export const usage = defineMethod('gateway.usage', {
   }),
   response: z.object({ userId: z.string(), days: z.array(dayUsage), recent: z.array(usageRecord) }),
   timeoutMs: 15_000
+})
+
+/** Embeddings through a worker, keyed, limited and billed like inference (prompt tokens only). */
+export const embed = defineMethod('gateway.embed', {
+  request: z.strictObject({ apiKey: apiKeySchema, model: modelName, input: embedInput }),
+  response: z.object({
+    requestId: z.string(),
+    model: z.string(),
+    embeddings: z.array(z.array(z.number())),
+    usage: z.object({ promptTokens: z.number().int().min(0), totalTokens: z.number().int().min(0) }),
+    recorded: z.boolean()
+  }),
+  maxRequestBytes: 2 * PROMPT_MAX_CHARS + 64 * 1024,
+  timeoutMs: 60_000
 })

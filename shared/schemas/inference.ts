@@ -1,53 +1,29 @@
 import { z } from 'zod'
 import { defineMethod, defineStreamMethod } from '../mesh/method.js'
+import { embedInput, generation, generationChunk, modelName, PROMPT_MAX_CHARS, toolCall, usage, finishReason } from './generation.js'
 
-export const MODEL_NAME_MAX = 256
-export const PROMPT_MAX_CHARS = 512 * 1024
-export const MAX_TOKENS_LIMIT = 32_768
+export { MAX_TOKENS_LIMIT, MODEL_NAME_MAX, PROMPT_MAX_CHARS, chatMessage, finishReason, modelName, usage } from './generation.js'
+export type { ChatMessage, FinishReason, Usage } from './generation.js'
 
-export const modelName = z.string().min(1).max(MODEL_NAME_MAX)
-
-export const chatMessage = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant']),
-  content: z.string().max(PROMPT_MAX_CHARS)
-})
-export type ChatMessage = z.infer<typeof chatMessage>
-
-/** One generation: either a plain `prompt` (completion) or chat `messages`. */
-export const runRequest = z.strictObject({
-  model: modelName,
-  prompt: z.string().max(PROMPT_MAX_CHARS).optional(),
-  messages: z.array(chatMessage).min(1).max(1000).optional(),
-  maxTokens: z.number().int().min(1).max(MAX_TOKENS_LIMIT).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  topP: z.number().gt(0).max(1).optional(),
-  stop: z.array(z.string().min(1).max(256)).max(8).optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional()
-}).refine(r => (r.prompt === undefined) !== (r.messages === undefined), { message: 'give exactly one of prompt or messages' })
-export type RunRequest = z.infer<typeof runRequest>
-
-export const usage = z.object({
-  promptTokens: z.number().int().min(0),
-  completionTokens: z.number().int().min(0),
-  totalTokens: z.number().int().min(0)
-})
-export type Usage = z.infer<typeof usage>
-
-export const finishReason = z.enum(['stop', 'length', 'cancelled'])
-export type FinishReason = z.infer<typeof finishReason>
+/** One generation: either a plain `prompt` (completion) or chat `messages`; the gateway's request without the key. */
+export const runRequest = generation
+/** As callers write it: maxTokens may be left out (the schema's default applies when parsed). */
+export type RunRequest = z.input<typeof runRequest>
 
 export const runResponse = z.object({
   model: z.string(),
   backend: z.string(),
   usage,
   finishReason,
+  /** The calls the model made (finishReason 'tool_calls'), assembled from the streamed pieces. */
+  toolCalls: z.array(toolCall).optional(),
   /** null when no token was produced. */
   timeToFirstTokenMs: z.number().min(0).nullable(),
   cached: z.boolean()
 })
 export type RunResponse = z.infer<typeof runResponse>
 
-export const runChunk = z.object({ text: z.string() })
+export const runChunk = generationChunk
 
 /**
  * Streams `{ text }` chunks token by token; the final response carries usage, also after an abort
@@ -97,7 +73,7 @@ export const inferenceModelStatus = defineMethod('inference.modelStatus', {
 
 export const embedRequest = z.strictObject({
   model: modelName,
-  input: z.union([z.string().max(PROMPT_MAX_CHARS), z.array(z.string().max(PROMPT_MAX_CHARS)).min(1).max(256)])
+  input: embedInput
 })
 
 export const inferenceEmbed = defineMethod('inference.embed', {

@@ -4,7 +4,7 @@ import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaM
 import type { LlamaBackendConfig } from '../../../shared/config/inference.js'
 import { HyperinferError } from '../../../shared/errors.js'
 import type { Logger } from '../../../shared/log.js'
-import type { ChatMessage } from '../../../shared/schemas/inference.js'
+import { wantsStructuredOutput, type ChatMessage, type GenerationChunk } from '../../../shared/schemas/generation.js'
 import { ChunkQueue } from '../chunk-queue.js'
 import { flattenMessages } from '../prompt.js'
 import type { Backend, BackendModel, GenerateRequest, GenerateResult } from './types.js'
@@ -106,9 +106,10 @@ export class LlamaBackend implements Backend {
     return [...this.models.values()].map(m => ({ name: m.name, contextLength: m.contextLength, status: 'ready' as const }))
   }
 
-  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<string, GenerateResult, void> {
+  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void> {
     const entry = this.models.get(request.model)
     if (!entry || !this.lib) throw new HyperinferError('MODEL_UNAVAILABLE', `backend ${this.name} (llama) has no model "${request.model}"`)
+    if (wantsStructuredOutput(request)) throw structuredOutputRefused(this.name, request.model)
     const sequence = entry.free.pop()
     if (!sequence) throw new HyperinferError('BUSY', `backend ${this.name}: no free context sequence for ${request.model}`)
     const stop = new AbortController()
@@ -154,7 +155,7 @@ export class LlamaBackend implements Backend {
       })
       running = pending
       pending.then(() => { queue.end() }, err => { queue.fail(err) })
-      for await (const text of queue) yield text
+      for await (const text of queue) yield { text }
       const { metadata } = await pending
       const finishReason = metadata.stopReason === 'abort' || stop.signal.aborted
         ? 'cancelled'
@@ -183,10 +184,18 @@ export class LlamaBackend implements Backend {
   }
 }
 
+/** Tools and JSON response formats are not wired to node-llama-cpp's grammars here: say so instead of ignoring them. */
+function structuredOutputRefused (backend: string, model: string): HyperinferError {
+  return new HyperinferError('INVALID_ARGUMENT',
+    `model "${model}" (backend ${backend}, llama) does not support tools, tool_choice or response_format; ` +
+    'send the request without them or use a model served by an ollama or openai-compatible backend',
+    { details: { model, backend, unsupported: ['tools', 'tool_choice', 'response_format'] } })
+}
+
 function toChatHistory (messages: ChatMessage[]): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = messages.map(m => m.role === 'assistant'
     ? { type: 'model', response: [m.content] }
-    : { type: m.role, text: m.content })
+    : m.role === 'system' ? { type: 'system', text: m.content } : { type: 'user', text: m.content })
   history.push({ type: 'model', response: [] })
   return history
 }

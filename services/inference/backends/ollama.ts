@@ -1,6 +1,8 @@
-import { Ollama } from 'ollama'
+import { randomUUID } from 'node:crypto'
+import { Ollama, type Message, type Tool } from 'ollama'
+import { HyperinferError } from '../../../shared/errors.js'
+import type { GenerationChunk, ResponseFormat, ToolCall } from '../../../shared/schemas/generation.js'
 import type { OllamaBackendConfig } from '../../../shared/config/inference.js'
-import type { HyperinferError } from '../../../shared/errors.js'
 import type { Logger } from '../../../shared/log.js'
 import { linkedController } from './signals.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
@@ -13,7 +15,7 @@ export interface OllamaBackendOptions {
 }
 
 interface StreamPart {
-  message?: { content?: string }
+  message?: { content?: string, tool_calls?: OllamaToolCall[] }
   response?: string
   done?: boolean
   done_reason?: string
@@ -54,8 +56,9 @@ export class OllamaBackend implements Backend {
     }))
   }
 
-  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<string, GenerateResult, void> {
+  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void> {
     const target: UpstreamTarget = { backend: this.name, type: this.type, model: request.model }
+    refuseForcedToolChoice(request, this.name)
     const { controller, unlink } = linkedController(signal)
     const client = this.client(controller.signal)
     const options = {
@@ -65,22 +68,34 @@ export class OllamaBackend implements Backend {
       stop: request.stop,
       seed: request.seed
     }
+    const format = toOllamaFormat(request.responseFormat)
+    const tools = request.toolChoice === 'none' ? undefined : request.tools
     let pieces = 0
     let last: StreamPart | null = null
     let received = false
     let drained = false
+    const toolCalls: ToolCall[] = []
     try {
-      const started = request.messages !== undefined
-        ? client.chat({ model: request.model, messages: request.messages, stream: true, options })
-        : client.generate({ model: request.model, prompt: request.prompt ?? '', stream: true, options })
+      // tools exist only in /api/chat: a plain prompt with tools goes there as one user message
+      const started = request.messages !== undefined || tools !== undefined
+        ? client.chat({ model: request.model, messages: toOllamaMessages(request), stream: true, options, format, tools: tools as Tool[] | undefined })
+        : client.generate({ model: request.model, prompt: request.prompt ?? '', stream: true, options, format })
       const stream = await withTimeout(started as Promise<AsyncIterable<StreamPart>>, this.opts.timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
       for await (const part of withDeadlines(stream, this.opts.timeouts, target, () => { controller.abort() })) {
         received = true
-        const piece = part.message?.content ?? part.response ?? ''
+        const text = part.message?.content ?? part.response ?? ''
         if (part.done === true) last = part
-        if (piece !== '') {
+        // Ollama sends each tool call whole, its arguments as an object
+        const calls = (part.message?.tool_calls ?? []).map(call => ({
+          id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+          type: 'function' as const,
+          function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments ?? {}) }
+        }))
+        const deltas = calls.map((call, i) => ({ index: toolCalls.length + i, ...call }))
+        toolCalls.push(...calls)
+        if (text !== '' || deltas.length > 0) {
           pieces++
-          yield piece
+          yield deltas.length > 0 ? { text, toolCalls: deltas } : { text }
         }
       }
       drained = true
@@ -95,11 +110,12 @@ export class OllamaBackend implements Backend {
       if (!signal.aborted) throw streamCut(target, 'no final message')
       return { promptTokens: estimateTokens(promptText(request)), completionTokens: pieces, finishReason: 'cancelled' }
     }
-    return {
+    const counts = {
       promptTokens: last.prompt_eval_count ?? estimateTokens(promptText(request)),
-      completionTokens: last.eval_count ?? pieces,
-      finishReason: last.done_reason === 'length' ? 'length' : 'stop'
+      completionTokens: last.eval_count ?? pieces
     }
+    if (toolCalls.length > 0) return { ...counts, finishReason: 'tool_calls', toolCalls }
+    return { ...counts, finishReason: last.done_reason === 'length' ? 'length' : 'stop' }
   }
 
   async embed (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult> {
@@ -147,4 +163,46 @@ export class OllamaBackend implements Backend {
 
 function promptText (request: GenerateRequest): string {
   return request.prompt ?? request.messages?.map(m => m.content).join('\n') ?? ''
+}
+
+interface OllamaToolCall { function: { name: string, arguments?: Record<string, unknown> } }
+
+/** Ollama has no tool_choice: 'auto' and 'none' map onto sending tools or not; forcing a call cannot be honoured. */
+function refuseForcedToolChoice (request: GenerateRequest, backend: string): void {
+  const choice = request.toolChoice
+  if (choice === undefined || choice === 'auto' || choice === 'none') return
+  throw new HyperinferError('INVALID_ARGUMENT',
+    `model "${request.model}" (backend ${backend}, ollama) cannot be forced to call a tool: use tool_choice "auto" or "none"`,
+    { details: { model: request.model, backend, unsupported: ['tool_choice'] } })
+}
+
+function toOllamaFormat (format: ResponseFormat | undefined): string | object | undefined {
+  if (format === undefined || format.type === 'text') return undefined
+  if (format.type === 'json_object') return 'json'
+  return format.jsonSchema.schema ?? 'json'
+}
+
+function toOllamaMessages (request: GenerateRequest): Message[] {
+  if (request.messages === undefined) return [{ role: 'user', content: request.prompt ?? '' }]
+  const names = new Map<string, string>()
+  return request.messages.map(m => {
+    if (m.toolCalls) {
+      for (const call of m.toolCalls) names.set(call.id, call.function.name)
+      return { role: m.role, content: m.content, tool_calls: m.toolCalls.map(call => ({ function: { name: call.function.name, arguments: parseArguments(call.function.arguments) } })) }
+    }
+    if (m.role === 'tool') {
+      const name = m.toolCallId !== undefined ? names.get(m.toolCallId) : undefined
+      return name !== undefined ? { role: 'tool', content: m.content, tool_name: name } : { role: 'tool', content: m.content }
+    }
+    return { role: m.role, content: m.content }
+  })
+}
+
+function parseArguments (text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {}
+  } catch {
+    return {}
+  }
 }

@@ -3,6 +3,9 @@ import type { OpenAIBackendConfig } from '../../../shared/config/inference.js'
 import type { HyperinferError } from '../../../shared/errors.js'
 import type { Logger } from '../../../shared/log.js'
 import { linkedController } from './signals.js'
+import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
+import type { GenerationChunk, ResponseFormat, ToolCallDelta } from '../../../shared/schemas/generation.js'
+import { ToolCallAssembler } from '../../../shared/tool-calls.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
 import { estimateTokens, httpError, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
 
@@ -61,10 +64,11 @@ export class OpenAIBackend implements Backend {
     }))
   }
 
-  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<string, GenerateResult, void> {
+  async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void> {
     const target: UpstreamTarget = { backend: this.name, type: this.type, model: request.model }
     const { controller, unlink } = linkedController(signal)
-    const messages = request.messages ?? [{ role: 'user' as const, content: request.prompt ?? '' }]
+    const messages = toOpenAIMessages(request)
+    const calls = new ToolCallAssembler()
     let pieces = 0
     let finish: string | null = null
     let usage: { prompt_tokens: number, completion_tokens: number } | null = null
@@ -80,7 +84,11 @@ export class OpenAIBackend implements Backend {
         temperature: request.temperature,
         top_p: request.topP,
         stop: request.stop,
-        seed: request.seed
+        seed: request.seed,
+        user: request.user,
+        tools: request.tools,
+        tool_choice: request.toolChoice,
+        response_format: toOpenAIResponseFormat(request.responseFormat)
       }, { signal: controller.signal })
       const stream = await withTimeout(started, this.opts.timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
       for await (const chunk of withDeadlines(stream, this.opts.timeouts, target, () => { controller.abort() })) {
@@ -88,10 +96,12 @@ export class OpenAIBackend implements Backend {
         if (chunk.usage) usage = chunk.usage
         const choice = chunk.choices?.[0]
         if (choice?.finish_reason) finish = choice.finish_reason
-        const piece = choice?.delta?.content ?? ''
-        if (piece !== '') {
+        const text = choice?.delta?.content ?? ''
+        const toolCalls = choice?.delta?.tool_calls?.map(toToolCallDelta)
+        if (toolCalls?.length) calls.add(toolCalls)
+        if (text !== '' || toolCalls?.length) {
           pieces++
-          yield piece
+          yield toolCalls?.length ? { text, toolCalls } : { text }
         }
       }
       drained = true
@@ -103,13 +113,15 @@ export class OpenAIBackend implements Backend {
       // cost ~0.7 ms per request (DOMException + undici teardown, seen with --cpu-prof).
       if (!drained) controller.abort()
     }
-    const promptTokens = usage?.prompt_tokens ?? estimateTokens(messages.map(m => m.content).join('\n'))
+    const promptTokens = usage?.prompt_tokens ?? estimateTokens(messages.map(m => typeof m.content === 'string' ? m.content : '').join('\n'))
     const completionTokens = usage?.completion_tokens ?? pieces
+    const toolCalls = calls.done()
     if (finish === null) {
       if (!signal.aborted) throw streamCut(target, 'no finish_reason')
       return { promptTokens, completionTokens, finishReason: 'cancelled' }
     }
-    return { promptTokens, completionTokens, finishReason: finish === 'length' ? 'length' : 'stop' }
+    const finishReason = finish === 'length' ? 'length' : finish === 'tool_calls' || finish === 'function_call' ? 'tool_calls' : 'stop'
+    return toolCalls.length > 0 ? { promptTokens, completionTokens, finishReason, toolCalls } : { promptTokens, completionTokens, finishReason }
   }
 
   async embed (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult> {
@@ -147,4 +159,32 @@ export class OpenAIBackend implements Backend {
     }
     return received ? streamCut(target, err) : unreachable(target, err)
   }
+}
+
+function toOpenAIMessages (request: GenerateRequest): ChatCompletionMessageParam[] {
+  if (request.messages === undefined) return [{ role: 'user', content: request.prompt ?? '' }]
+  return request.messages.map((m): ChatCompletionMessageParam => {
+    if (m.role === 'tool') return { role: 'tool', content: m.content, tool_call_id: m.toolCallId ?? '' }
+    if (m.role === 'assistant') return m.toolCalls ? { role: 'assistant', content: m.content === '' ? null : m.content, tool_calls: m.toolCalls } : { role: 'assistant', content: m.content }
+    return { role: m.role, content: m.content }
+  })
+}
+
+function toOpenAIResponseFormat (format: ResponseFormat | undefined): ChatCompletionCreateParamsStreaming['response_format'] {
+  if (format === undefined || format.type !== 'json_schema') return format
+  return { type: 'json_schema', json_schema: format.jsonSchema }
+}
+
+type UpstreamToolCallDelta = NonNullable<ChatCompletionChunk.Choice.Delta['tool_calls']>[number]
+
+function toToolCallDelta (d: UpstreamToolCallDelta): ToolCallDelta {
+  const delta: ToolCallDelta = { index: d.index }
+  if (d.id) delta.id = d.id
+  if (d.type) delta.type = d.type
+  if (d.function) {
+    delta.function = {}
+    if (d.function.name != null) delta.function.name = d.function.name
+    if (d.function.arguments != null) delta.function.arguments = d.function.arguments
+  }
+  return delta
 }
