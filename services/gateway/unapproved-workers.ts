@@ -19,18 +19,19 @@ export function approveCommand (publicKeyHex: string): string {
  * it until an admin approves it. The first look waits one period so the accounts replica has
  * caught up and approved workers are not reported.
  */
-export function logUnapprovedWorkers (unapproved: () => PeerInfo[], log: Logger): { close (): void } {
+export function logUnapprovedWorkers (unapproved: () => PeerInfo[], log: Logger, everyMs = CHECK_EVERY_MS): { check (): void, close (): void } {
   const told = new LRUCache<string, true>({ max: 10_000 })
-  const timer = setInterval(() => {
+  const check = (): void => {
     for (const peer of unapproved()) {
       if (told.has(peer.id)) continue
       told.set(peer.id, true)
       log.warn({ worker: peer.id, models: modelsOf(peer) },
         `worker ${peer.id} serves ${modelsOf(peer).join(', ') || 'no models yet'} but is not approved: run \`${approveCommand(peer.id)}\``)
     }
-  }, CHECK_EVERY_MS)
+  }
+  const timer = setInterval(check, everyMs)
   timer.unref()
-  return { close: () => { clearInterval(timer) } }
+  return { check, close: () => { clearInterval(timer) } }
 }
 
 /** MODEL_UNAVAILABLE that says when the model is there but its workers await approval. */
