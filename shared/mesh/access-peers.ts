@@ -53,13 +53,14 @@ export class CalleeCheck {
   /** Whether the key is approved for the role (the pinned auth key always is, for `auth`). */
   async isApproved (role: Role, publicKey: Buffer): Promise<boolean> {
     const id = publicKey.toString('hex')
-    if (role === 'auth' && this.opts.authKey) return this.opts.authKey.equals(publicKey)
-    const registry = this.opts.registry?.()
-    if (registry) return registry.isApproved(role, id)
     if (!this.opts.authKey) {
+      // Unpinned, a replica proves nothing: it may be a rogue auth node's.
       this.warnUnpinned()
       return true
     }
+    if (role === 'auth') return this.opts.authKey.equals(publicKey)
+    const registry = this.opts.registry?.()
+    if (registry) return registry.isApproved(role, id)
     let cached = this.approvedByRole.get(role)
     if (!cached || (!cached.keys.has(id) && Date.now() - cached.at > RETRY_MS) || Date.now() - cached.at > APPROVED_CACHE_MS) {
       const { publicKeys } = await this.opts.client(await this.auth()).call(approvedNodes, { role })
