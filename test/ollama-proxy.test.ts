@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import t from 'tap'
 import { Ollama } from 'ollama'
+import OpenAI from 'openai'
+import { usage } from '../shared/schemas/gateway.js'
+import { until } from './helpers/until.js'
 import { embedText } from '../scripts/fakes/openai-server.js'
 import { createCompatMesh } from './helpers/compat.js'
 
@@ -13,7 +16,7 @@ t.test('the ollama client against the proxy; curl -N sees SSE chunks as they are
   const held = new Promise<void>(resolve => { release = resolve })
   // the upstream streams three words, then waits for the test before the rest
   const compat = await createCompatMesh(t, { fake: { reply: REPLY, hold: { index: 3, until: held } } })
-  const { proxy, web, key, fake } = compat
+  const { proxy, web, key, fake, platform } = compat
   const ollama = new Ollama({ host: proxy.url })
 
   await t.test('curl -N through web /v1 shows chunks before the upstream finishes', async t => {
@@ -42,6 +45,27 @@ t.test('the ollama client against the proxy; curl -N sees SSE chunks as they are
     await closed
     t.equal(content(), REPLY)
     t.ok(out.trimEnd().endsWith('data: [DONE]'), 'ends with data: [DONE]')
+  })
+
+  await t.test('a client that leaves mid-stream stops the upstream and is billed for what was produced', async t => {
+    let releaseAgain: () => void = () => {}
+    fake.options.hold = { index: 3, until: new Promise<void>(resolve => { releaseAgain = resolve }) }
+    const abortsBefore = fake.clientAborts
+    const sdk = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: key })
+    const stream = await sdk.chat.completions.create({ model: 'gpt-fake', stream: true, messages: [{ role: 'user', content: 'leave early' }] })
+    let text = ''
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? ''
+      if (text === WORDS.slice(0, 3).join(' ')) break // leaving the loop aborts the HTTP request
+    }
+    const gatewayClient = web.node.client(platform.gateway.node.publicKey)
+    const record = await until('the cancelled request in the usage log', async () =>
+      (await gatewayClient.call(usage, { apiKey: key, recent: 5 })).recent.find(r => r.status === 'CANCELLED'), 150)
+    t.equal(record.completionTokens, 3, 'billed for the three tokens produced')
+    releaseAgain()
+    await until('the upstream to see its client go', async () => fake.clientAborts > abortsBefore, 150)
+    t.equal(fake.clientAborts, abortsBefore + 1, 'the worker closed its upstream request')
+    fake.options.hold = undefined
   })
 
   await t.test('chat, streamed', async t => {
