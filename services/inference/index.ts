@@ -37,7 +37,7 @@ export async function createInferenceNode (opts: InferenceNodeOptions): Promise<
       return { status: models.length > 0 ? 'up' : 'degraded', details: { models, capacity: worker?.capacity.current() } }
     }
   })
-  const backends = opts.backends ?? createBackendSlots(config, node.log, opts.env)
+  const backends = opts.backends ?? await createBackendSlots(config, node.log, opts.env)
   worker = new InferenceWorker({ backends, cache: config.cache, metrics: node.metrics, log: node.log })
   try {
     await worker.start()

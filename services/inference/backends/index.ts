@@ -5,9 +5,6 @@ import { HyperinferError } from '../../../shared/errors.js'
 import { PACKAGE_ROOT } from '../../../shared/paths.js'
 import type { Logger } from '../../../shared/log.js'
 import type { BackendSlot } from '../worker.js'
-import { LlamaBackend } from './llama.js'
-import { OllamaBackend } from './ollama.js'
-import { OpenAIBackend } from './openai.js'
 
 /** The model shipped next to the checkout (`../shared/models/` from the repository root). */
 export const BUNDLED_MODEL = join(PACKAGE_ROOT, '..', 'shared', 'models', 'stories260K.gguf')
@@ -42,17 +39,24 @@ export function backendConfigs (config: InferenceConfig): BackendConfig[] {
   return list
 }
 
-export function createBackendSlots (config: InferenceConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): BackendSlot[] {
-  return backendConfigs(config).map(b => {
+/** Each backend's client library (node-llama-cpp, ollama, openai) is loaded only by workers that configure one. */
+export async function createBackendSlots (config: InferenceConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<BackendSlot[]> {
+  return Promise.all(backendConfigs(config).map(async (b): Promise<BackendSlot> => {
     const concurrency = b.concurrency ?? config.concurrency
     const limits = { concurrency, queueSize: b.queueSize ?? config.queueSize, maxTokens: b.maxTokens ?? config.maxTokens }
     switch (b.type) {
-      case 'llama':
+      case 'llama': {
+        const { LlamaBackend } = await import('./llama.js')
         return { ...limits, prefix: '', backend: new LlamaBackend({ config: b, concurrency, log }) }
-      case 'ollama':
+      }
+      case 'ollama': {
+        const { OllamaBackend } = await import('./ollama.js')
         return { ...limits, prefix: b.prefix, backend: new OllamaBackend({ config: b, timeouts: b.timeouts ?? config.timeouts, log }) }
-      case 'openai':
+      }
+      case 'openai': {
+        const { OpenAIBackend } = await import('./openai.js')
         return { ...limits, prefix: b.prefix, backend: new OpenAIBackend({ config: b, timeouts: b.timeouts ?? config.timeouts, log, env }) }
+      }
     }
-  })
+  }))
 }
