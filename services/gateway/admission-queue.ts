@@ -62,6 +62,11 @@ export class AdmissionQueue {
   /** Waits for a worker slot for `model`; throws BUSY at once when the model's queue is full. */
   wait (model: string, user: string, plan: string, opts: WaitOptions): Ticket {
     const enteredAt = performance.now()
+    if (opts.signal.aborted) {
+      const cancelled = Promise.reject(new HyperinferError('CANCELLED', 'cancelled before it was queued'))
+      cancelled.catch(() => {})
+      return { lease: cancelled, enteredAt, position: () => 0 }
+    }
     if (!opts.again && this.depth(model) === 0) {
       const lease = this.opts.claim(model)
       if (lease) {
@@ -124,10 +129,6 @@ export class AdmissionQueue {
     const queue = this.queues.get(model)
     if (!queue) return
     for (const waiter of [...queue.items()]) if (queue.remove(waiter.user, waiter)) waiter.settle(err)
-  }
-
-  models (): string[] {
-    return [...this.queues.keys()]
   }
 
   /**

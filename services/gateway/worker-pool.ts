@@ -72,11 +72,6 @@ export class WorkerPool extends EventEmitter {
     return this.candidates(model).find(state => !exclude?.has(state.peer.id) && freeSlots(state, model) > 0) ?? null
   }
 
-  /** Free slots for `model` over all workers (an estimate, for retry hints). */
-  slots (model: string): number {
-    return this.candidates(model).reduce((n, state) => n + Math.max(1, backendOf(state, model)?.concurrency ?? 1), 0)
-  }
-
   /** Every model some eligible worker serves, with how many workers serve it. */
   models (): Map<string, WorkerState[]> {
     const byModel = new Map<string, WorkerState[]>()
