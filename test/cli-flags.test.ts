@@ -106,6 +106,8 @@ t.test('--network, --network-secret, --bootstrap and --join work on nodes and cl
     }, 10)
     t.pass(`status with ${label} found every node`)
     t.doesNotThrow(() => JSON.parse(status.stdout), 'with LOG_LEVEL=info, --json output on stdout is still pure JSON')
+    const approval = Object.fromEntries(status.json().nodes.map((n: { publicKey: string, approval: string }) => [n.publicKey, n.approval]))
+    t.same([approval[keys[0]], approval[keys[1]], approval[keys[2]]], ['approved', 'not approved', 'not approved'], 'status shows each node\'s approval: the pinned auth node, and metrics nodes nobody approved')
   }
   const wrongSecret = await runCli(['status', '--json', '--wait', '1500', '--network', 'flagnet', '--network-secret', 'wrong', '--bootstrap', bootstrap], cliOpts)
   t.same(nodeKeys(wrongSecret.stdout), [], 'another secret is another mesh')

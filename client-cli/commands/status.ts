@@ -24,10 +24,25 @@ export function registerStatusCommands (program: Command): void {
     .action(async (opts: { wait: string }, cmd: Command) => {
       const waitMs = Number(opts.wait)
       if (!Number.isFinite(waitMs) || waitMs < 0) throw new HyperinferError('INVALID_ARGUMENT', `--wait must be a number of milliseconds, got "${opts.wait}"`)
-      const report = await withMesh(cmd, mesh => meshStatus(mesh, waitMs))
+      const report = await withMesh(cmd, async mesh => withApproval(mesh, await meshStatus(mesh, waitMs)))
       if (wantsJson(cmd)) printJson(report)
       else process.stdout.write(formatStatus(report))
     })
+}
+
+export type Approval = 'approved' | 'not approved' | 'unknown'
+const APPROVAL_WAIT_MS = 5_000
+
+/** Each node's approval for its role, as the pinned auth node's registry says (unknown when nothing is pinned or auth does not answer). */
+async function withApproval (mesh: MeshClient, report: StatusReport): Promise<StatusReport> {
+  if (!mesh.trust.pinned) return { ...report, nodes: report.nodes.map(node => ({ ...node, approval: 'unknown' as Approval })) }
+  const check = async (role: MeshNodeHealth['role'], publicKey: string): Promise<Approval> => {
+    const timeout = new Promise<Approval>(resolve => setTimeout(() => resolve('unknown'), APPROVAL_WAIT_MS).unref())
+    const answer = mesh.trust.isApproved(role, Buffer.from(publicKey, 'hex')).then(ok => ok ? 'approved' as const : 'not approved' as const, () => 'unknown' as const)
+    return Promise.race([answer, timeout])
+  }
+  const nodes = await Promise.all(report.nodes.map(async node => ({ ...node, approval: await check(node.role, node.publicKey) })))
+  return { ...report, nodes }
 }
 
 export async function meshStatus (mesh: MeshClient, waitMs: number): Promise<StatusReport> {
@@ -87,11 +102,12 @@ function modelNames (value: unknown): string[] {
 }
 
 export function formatStatus (report: StatusReport): string {
-  const header = ['ROLE', 'NODE', 'STATUS', 'VERSION', 'UPTIME', 'LAST SEEN', 'MODELS']
+  const header = ['ROLE', 'NODE', 'STATUS', 'APPROVAL', 'VERSION', 'UPTIME', 'LAST SEEN', 'MODELS']
   const rows = report.nodes.map(node => [
     node.role + (node.self ? ' (this)' : ''),
     node.node,
     node.status === 'down' ? `down (${node.lastSeenAgoMs !== null ? `last seen ${duration(node.lastSeenAgoMs / 1000)} ago` : 'never answered'})` : node.status,
+    (node as { approval?: Approval }).approval ?? '-',
     node.version ?? '-',
     node.uptimeSeconds !== null ? duration(node.uptimeSeconds) : '-',
     node.lastSeenAgoMs !== null ? `${duration(node.lastSeenAgoMs / 1000)} ago` : '-',
