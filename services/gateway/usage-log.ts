@@ -162,9 +162,8 @@ export class UsageLog {
   private async flushLoop (): Promise<void> {
     try {
       while (this.intents.length > 0 || this.settlements.length > 0) {
-        // Every queued intent goes in: a settlement must never land before its own intent.
-        const intents = this.intents.splice(0)
-        const settlements = this.settlements.splice(0, this.maxBatch)
+        const intents = this.intents.splice(0, this.maxBatch)
+        const settlements = this.takeSettlements()
         try {
           await this.writeBatch(intents.map(q => q.intent), settlements)
           for (const q of intents) q.resolve()
@@ -176,6 +175,19 @@ export class UsageLog {
     } finally {
       this.flushing = null
     }
+  }
+
+  /** Up to maxBatch settlements, never one whose intent is still queued (it would land before its intent). */
+  private takeSettlements (): RequestRecord[] {
+    const waiting = this.intents.length > 0 ? new Set(this.intents.map(q => q.intent.id)) : null
+    const taken: RequestRecord[] = []
+    const kept: RequestRecord[] = []
+    for (const record of this.settlements) {
+      if (taken.length < this.maxBatch && !waiting?.has(record.id)) taken.push(record)
+      else kept.push(record)
+    }
+    this.settlements = kept
+    return taken
   }
 
   private async writeBatch (intents: RequestIntent[], settlements: RequestRecord[]): Promise<void> {
