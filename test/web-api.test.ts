@@ -271,6 +271,7 @@ t.test('inference, usage, quota, models and status over REST', async t => {
   t.equal(status.body.source, 'discovery', 'no metrics node here')
   t.same([...new Set(status.body.nodes.map((n: { role: string }) => n.role))].sort(), ['auth', 'gateway', 'inference', 'web'])
   t.same(status.body.nodes.find((n: { role: string }) => n.role === 'inference').models, [MODEL, 'gpt-fake-mini'].filter(m => m === MODEL))
+  t.equal(status.body.nodes.find((n: { role: string }) => n.role === 'inference').approval, 'approved', 'the mesh page shows approval state: the auto-approved worker')
 
   // Admin: put alice on a plan of one request per hour -> 429 with Retry-After.
   const root = new Browser(web.url)

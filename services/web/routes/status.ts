@@ -16,15 +16,21 @@ export function statusRoutes (app: FastifyInstance, ctx: WebContext): void {
     if (ctx.node.discovery.peers('metrics').length > 0) {
       try {
         const health = await ctx.upstream.call('metrics', systemHealth, {})
-        return { source: 'metrics', ...health, nodes: withSelf(ctx, health.nodes) }
+        return { source: 'metrics', ...health, nodes: withApproval(ctx, withSelf(ctx, health.nodes)) }
       } catch (err) {
         if (!(err instanceof HyperinferError)) throw err
         ctx.node.log.debug({ err: err.message }, 'metrics node did not answer; using discovery')
       }
     }
-    const nodes = withSelf(ctx, fromDiscovery(ctx))
+    const nodes = withApproval(ctx, withSelf(ctx, fromDiscovery(ctx)))
     return { source: 'discovery', generatedAt: new Date().toISOString(), status: overall(nodes), nodes, counts: countByRole(nodes) }
   })
+}
+
+/** Each node's approval for its role, from this node's replica of the auth node's registry. */
+function withApproval (ctx: WebContext, nodes: MeshNodeHealth[]): Array<MeshNodeHealth & { approval: 'approved' | 'not approved' | 'unknown' }> {
+  const registry = ctx.accounts()?.nodes
+  return nodes.map(node => ({ ...node, approval: !registry ? 'unknown' : registry.isApproved(node.role, node.publicKey) ? 'approved' : 'not approved' }))
 }
 
 function fromDiscovery (ctx: WebContext): MeshNodeHealth[] {

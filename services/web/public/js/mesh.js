@@ -42,11 +42,12 @@ function render (status) {
       h('td', {}, h('code', { title: n.publicKey }, n.node), n.self ? h('span', { class: 'muted small' }, ' (this node)') : null),
       h('td', {}, h('span', { class: 'badge role' }, n.role)),
       h('td', {}, h('span', { class: `badge ${n.status}` }, h('span', { class: 'dot' }), n.status)),
+      h('td', {}, h('span', { class: `badge ${n.approval === 'approved' ? 'up' : n.approval === 'not approved' ? 'degraded' : 'role'}` }, n.approval ?? 'unknown')),
       h('td', { class: 'models' }, n.models.length ? n.models.join(', ') : h('span', { class: 'muted' }, '—')),
       h('td', {}, n.version ?? '—'),
       h('td', { class: 'num' }, fmtUptime(n.uptimeSeconds)),
       h('td', { class: 'nowrap' }, n.lastSeenAgoMs === null ? 'never' : fmtAgo(new Date(Date.now() - n.lastSeenAgoMs).toISOString()))))
-    : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No nodes found yet.')))
+    : h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No nodes found yet.')))
 }
 
 function renderModels ({ models }) {
