@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { HyperinferError } from '../errors.js'
@@ -22,7 +22,11 @@ export function devnetFile (home: string): string {
 
 export function writeDevnetInfo (home: string, info: DevnetInfo): void {
   mkdirSync(home, { recursive: true })
-  writeFileSync(devnetFile(home), JSON.stringify(info, null, 2) + '\n')
+  // Atomic: the auth node rewrites this file while the other roles start and read it; a reader
+  // that caught it half written crashed with "Unexpected end of JSON input".
+  const temp = `${devnetFile(home)}.${process.pid}.tmp`
+  writeFileSync(temp, JSON.stringify(info, null, 2) + '\n')
+  renameSync(temp, devnetFile(home))
 }
 
 export function readDevnetInfo (home: string): DevnetInfo | null {
