@@ -2,6 +2,8 @@ import t from 'tap'
 import OpenAI from 'openai'
 import { embedText } from '../scripts/fakes/openai-server.js'
 import { quota } from '../shared/schemas/gateway.js'
+import { AIInferenceClient } from '../client-cli/http-client.js'
+import { HyperinferError } from '../shared/errors.js'
 import { createCompatMesh } from './helpers/compat.js'
 
 const REPLY = 'Hello from the fake model, streamed in pieces.'
@@ -141,6 +143,16 @@ t.test('the official openai SDK against web /v1 and against the proxy', async t 
     }
     const after = await gatewayClient.call(quota, { apiKey: tinyKey })
     t.equal(after.requests.used, 2, 'the proxy used the key the request brought, not its own')
+  })
+
+  await t.test('AIInferenceClient over HTTP (the seed spec\'s SDK shape)', async t => {
+    const answer = await new AIInferenceClient({ apiKey: key, baseUrl: web.url }).inference({ prompt: 'Once upon a time', model: 'gpt-fake', maxTokens: 3 })
+    t.equal(answer.text, REPLY.split(' ').slice(0, 3).join(' '))
+    t.equal(answer.usage.completionTokens, 3)
+    t.equal(answer.finishReason, 'length')
+    const refused = await new AIInferenceClient({ apiKey: 'hi_' + 'z'.repeat(43), baseUrl: web.url }).inference({ prompt: 'x', model: 'gpt-fake' }).catch(err => err)
+    t.type(refused, HyperinferError)
+    t.equal(refused.code, 'UNAUTHENTICATED')
   })
 
   await t.test('web /v1 needs a key; the proxy uses its own for requests without one', async t => {
