@@ -8,6 +8,7 @@ import { devnetFile, readDevnetInfo, writeDevnetInfo } from '../shared/config/ne
 import { formatBootstrap } from '../shared/mesh/dht.js'
 import { startLocalBootstrap } from '../shared/mesh/bootstrap.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
+import { enrollNode } from '../shared/accounts/devnet-enroll.js'
 import type { Role } from '../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../shared/paths.js'
 import { models } from '../shared/schemas/gateway.js'
@@ -45,6 +46,9 @@ const roles = devnetRoles(root).filter(r => existsSync(programEntry(`services/${
 for (const { role, args } of roles) startRole(role, args)
 
 const client = new MeshClient({ network: { name: network }, bootstrap: bootstrap.bootstrap })
+// Workers and the web node take connections only from approved nodes: the supervisor's probes are
+// approved like the devnet's own nodes (as a metrics reader: health and metrics, nothing else).
+enrollNode(home, 'metrics', client.publicKey)
 // A second Ctrl-C while stopping must not kill the devnet before its children are gone.
 const ignoreRepeat = (): void => { if (stopping) console.log('devnet: still stopping (children get 15 s at most)') }
 process.on('SIGINT', ignoreRepeat)

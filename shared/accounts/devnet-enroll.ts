@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { readDevnetInfo, writeDevnetInfo } from '../config/network.js'
+import { devnetFile, readDevnetInfo, type DevnetInfo } from '../config/network.js'
 import { HyperinferError } from '../errors.js'
 import type { Role } from '../mesh/topic.js'
 
@@ -23,14 +23,23 @@ export function enrollNode (home: string, role: Role, publicKey: Buffer): void {
 export function publishAuthKey (home: string, authKey: Buffer, accountsKey: Buffer): void {
   const info = readDevnetInfo(home)
   if (!info) return
-  writeDevnetInfo(home, { ...info, authKey: authKey.toString('hex'), accountsKey: accountsKey.toString('hex') })
+  const updated: DevnetInfo = { ...info, authKey: authKey.toString('hex'), accountsKey: accountsKey.toString('hex') }
+  // Renamed into place: other processes read the file while it is written.
+  const tmp = `${devnetFile(home)}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(updated, null, 2) + '\n')
+  renameSync(tmp, devnetFile(home))
 }
 
 /** Nodes of the devnet start beside its auth node: wait until it has published its key. */
 export async function waitForDevnetAuthKey (home: string, timeoutMs: number): Promise<Buffer> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const key = readDevnetInfo(home)?.authKey
+    let key: string | undefined
+    try {
+      key = readDevnetInfo(home)?.authKey
+    } catch {
+      // Caught mid-write by another process: read again.
+    }
     if (key) return Buffer.from(key, 'hex')
     if (Date.now() > deadline) {
       throw new HyperinferError('UNAVAILABLE', `the devnet's auth node did not publish its key in ${home}/devnet.json within ${timeoutMs} ms`)

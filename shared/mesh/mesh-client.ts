@@ -31,12 +31,14 @@ export class MeshClient {
   private readonly dht: HyperDHT
   private readonly rpc: RPC
   private readonly clients = new Map<string, PeerClient>()
+  private readonly keyPair: HyperDHT.KeyPair
   private closing: Promise<void> | null = null
 
   constructor (opts: MeshClientOptions) {
     this.log = opts.log ?? createLogger('client', process.env.LOG_LEVEL ?? 'warn')
     this.dht = opts.publicNetwork ? createDht({ network: 'public' }) : createDht({ bootstrap: opts.bootstrap as BootstrapNode[] })
     const keyPair = HyperDHT.keyPair()
+    this.keyPair = keyPair
     this.rpc = new RPC({ dht: this.dht, keyPair })
     this.discovery = new Discovery({
       dht: this.dht,
@@ -54,6 +56,9 @@ export class MeshClient {
     })
     this.trust = new CalleeCheck({ authKey: opts.authKey, discovery: this.discovery, client: key => this.client(key), log: this.log })
   }
+
+  /** The key this client dials with (random per client). */
+  get publicKey (): Buffer { return this.keyPair.publicKey }
 
   client (publicKey: Buffer): PeerClient {
     const id = publicKey.toString('hex')
