@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { formatBootstrap } from '../shared/mesh/dht.js'
 import { once } from 'node:events'
 import t from 'tap'
 import { Ollama } from 'ollama'
@@ -66,6 +68,35 @@ t.test('the ollama client against the proxy; curl -N sees SSE chunks as they are
     await until('the upstream to see its client go', async () => fake.clientAborts > abortsBefore, 150)
     t.equal(fake.clientAborts, abortsBefore + 1, 'the worker closed its upstream request')
     fake.options.hold = undefined
+  })
+
+  await t.test('`hyperinfer proxy` prints its base URL and the lines to export, and serves with the key it was given', async t => {
+    const bin = join(import.meta.dirname, '..', 'client-cli', 'bin.js')
+    const dir = platform.mesh.dir('cli')
+    const child = spawn(process.execPath, [bin, '--network', platform.mesh.network.name, '--bootstrap', formatBootstrap(platform.mesh.bootstrap).join(','), 'proxy', '--port', '0', '--api-key', key], {
+      env: { ...process.env, HYPERINFER_HOME: dir, HYPERINFER_CONFIG_DIR: dir, HYPERINFER_API_KEY: '', LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    const exited = once(child, 'exit')
+    t.teardown(() => { child.kill('SIGKILL') })
+    let out = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => {
+        out += String(data)
+        if (/export OLLAMA_HOST=.*\n/.test(out)) resolve()
+      })
+      void exited.then(() => { reject(new Error(`proxy exited: ${out}`)) })
+    })
+    const baseUrl = /^export OPENAI_BASE_URL=(http:\/\/127\.0\.0\.1:\d+\/v1)$/m.exec(out)?.[1]
+    const apiKey = /^export OPENAI_API_KEY=(\S+)$/m.exec(out)?.[1]
+    t.ok(baseUrl, 'prints OPENAI_BASE_URL on loopback')
+    t.ok(apiKey, 'prints OPENAI_API_KEY')
+    t.notOk(out.includes(key), 'the key itself is not printed')
+    const answer = await new OpenAI({ baseURL: baseUrl, apiKey }).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'hi' }] })
+    t.equal(answer.choices[0].message.content, REPLY)
+    child.kill('SIGTERM')
+    const [code] = await exited
+    t.equal(code, 0, 'stops cleanly on SIGTERM')
   })
 
   await t.test('chat, streamed', async t => {
