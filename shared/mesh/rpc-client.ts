@@ -41,7 +41,7 @@ export class PeerClient {
   private nextStreamId = 1
   private closed = false
   private readonly hooks: PeerClientHooks
-  /** When the peer last answered a call (ms since epoch). */
+  /** When the peer last answered a call or sent a stream message (ms since epoch). */
   lastAnswerAt = 0
 
   constructor (rpc: RPC, publicKey: Buffer, hooks: PeerClientHooks = {}) {
@@ -86,6 +86,7 @@ export class PeerClient {
       const client = this.connection()
       client.request(def.name, encode({ b: request, s: id }), { timeout: MAX_STREAM_MS }).then(
         raw => {
+          this.lastAnswerAt = Date.now()
           try {
             stream.finish(parseResponse(def, raw))
           } catch (err) {
@@ -157,6 +158,8 @@ export class PeerClient {
     } catch {
       return
     }
+    // A streaming peer is alive: discovery need not probe it, and a slow probe must not cut its streams.
+    this.lastAnswerAt = Date.now()
     this.streams.get(envelope.s)?.push(envelope.c)
   }
 
@@ -210,10 +213,13 @@ function raceAbort<T> (pending: Promise<T>, signal: AbortSignal): Promise<T> {
  * (which is how a restarted peer with the same key is found again).
  */
 export async function probeHealth (client: PeerClient, opts: { timeoutMs?: number } = {}): Promise<z.output<typeof health.response>> {
+  const sent = Date.now()
   try {
     return await client.call(health, {}, { timeoutMs: opts.timeoutMs })
   } catch (err) {
-    client.reset()
+    // A peer that kept streaming while the probe waited is busy, not gone: dropping the
+    // connection would end every stream on it (1,000 streams at once died this way).
+    if (client.lastAnswerAt < sent) client.reset()
     throw err
   }
 }
