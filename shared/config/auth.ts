@@ -49,7 +49,10 @@ export const authSection = z.strictObject({
   admins: z.array(z.string().max(32)).default([]),
   /** Inference worker public keys (hex) approved at start. */
   approvedWorkers: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
-  /** Approve every inference worker found on the network. For the local devnet only. */
+  /**
+   * Approve every inference worker found on the network. Anyone can announce on a topic, so this is
+   * for tests only; the devnet approves its own nodes through `enrollDir` instead.
+   */
   autoApproveWorkers: z.boolean().default(false),
   /**
    * A dir where nodes started by the local devnet leave `<role>.<publicKey>` files; the auth node
