@@ -87,7 +87,9 @@ export const usageRecord = z.object({
   completionTokens: z.number(),
   latencyMs: z.number(),
   ttftMs: z.number().nullable(),
-  status: z.string()
+  status: z.string(),
+  /** false: no worker served it, its slot and reservation were refunded (absent on records older than refunds). */
+  billed: z.boolean().optional()
 })
 
 export const dayUsage = z.object({

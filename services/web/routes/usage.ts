@@ -46,7 +46,7 @@ export function usageRoutes (app: FastifyInstance, ctx: WebContext): void {
     const today = recorded.days.at(-1)
     const tokensUsed = today ? today.promptTokens + today.completionTokens : 0
     const since = Date.now() - HOUR_MS
-    const requestsUsed = recorded.recent.filter(r => Date.parse(r.at) >= since).length
+    const requestsUsed = recorded.recent.filter(r => r.billed !== false && Date.parse(r.at) >= since).length
     const midnight = new Date()
     midnight.setUTCHours(24, 0, 0, 0)
     return {
