@@ -194,3 +194,22 @@ t.test('after logout, and after a password change, the old session token is refu
   await t.rejects(auth.call(whoami, { token: second.token }), { code: 'UNAUTHENTICATED' }, 'a password change ends the other sessions')
   await t.rejects(auth.call(whoami, { token: first.token }), { code: 'UNAUTHENTICATED' }, 'and the one that changed it')
 })
+
+t.test('register is throttled per client: the web node\'s end users each have their own allowance', async t => {
+  const platform = await createPlatform(t, { pinned: true, auth: { registerPerClientPerHour: 3 } })
+  const web = await pinnedWeb(t, platform)
+  const registerFrom = async (from: string, name: string): Promise<number> => {
+    const csrf = cookieValue(await send(web, 'GET', '/api/auth/csrf', { from }), 'hi_csrf') as string
+    const reply = await send(web, 'POST', '/api/auth/register', { from, body: { username: name, email: `${name}@example.com`, password: PASSWORD }, headers: { cookie: `hi_csrf=${csrf}`, 'x-csrf-token': csrf, origin: web.url } })
+    return reply.status
+  }
+  const spammer = []
+  for (let i = 0; i < 5; i++) spammer.push(await registerFrom('127.0.0.5', `spam${i}`))
+  t.same(spammer, [201, 201, 201, 429, 429], 'three registrations, then 429 for this address')
+  t.equal(await registerFrom('127.0.0.6', 'someone'), 201, 'another address still registers')
+  const direct = await platform.mesh.node({ role: 'gateway', announce: false })
+  const client = direct.client(platform.auth.node.publicKey)
+  for (let i = 0; i < 3; i++) await client.call(register, { username: `node${i}`, email: `node${i}@example.com`, password: PASSWORD, client: '127.0.0.9' })
+  await t.rejects(client.call(register, { username: 'node3', email: 'node3@example.com', password: PASSWORD, client: '10.1.1.1' }), { code: 'RATE_LIMITED' },
+    'a node that is not an approved web node cannot claim to act for other addresses: it is one client')
+})
