@@ -1,7 +1,7 @@
 import t from 'tap'
 import OpenAI from 'openai'
 import { embedText } from '../scripts/fakes/openai-server.js'
-import { quota } from '../shared/schemas/gateway.js'
+import { quota, usage } from '../shared/schemas/gateway.js'
 import { AIInferenceClient } from '../client-cli/http-client.js'
 import { HyperinferError } from '../shared/errors.js'
 import { createCompatMesh } from './helpers/compat.js'
@@ -143,6 +143,35 @@ t.test('the official openai SDK against web /v1 and against the proxy', async t 
     }
     const after = await gatewayClient.call(quota, { apiKey: tinyKey })
     t.equal(after.requests.used, 2, 'the proxy used the key the request brought, not its own')
+  })
+
+  await t.test('embeddings are billed like inference: in the usage log with their prompt tokens', async t => {
+    const { recent } = await gatewayClient.call(usage, { apiKey: key, recent: 50 })
+    const embeddings = recent.filter(r => r.status === 'OK' && r.completionTokens === 0 && r.promptTokens === 3)
+    t.ok(embeddings.length >= 2, 'one record per embeddings request through web and proxy')
+  })
+
+  await t.test('bad input gets a 400 in OpenAI\'s shape naming the field; the nodes keep serving', async t => {
+    const post = async (body: string): Promise<{ status: number, error: any }> => {
+      const res = await fetch(`${web.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body })
+      return { status: res.status, error: ((await res.json()) as any).error }
+    }
+    const notJson = await post('{"model": ')
+    t.equal(notJson.status, 400)
+    t.equal(notJson.error.type, 'invalid_request_error')
+    const cases: Array<[string, unknown]> = [
+      ['messages', { model: 'gpt-fake', messages: 'hello' }],
+      ['temperature', { model: 'gpt-fake', messages: [{ role: 'user', content: 'x' }], temperature: 7 }],
+      ['max_tokens', { model: 'gpt-fake', messages: [{ role: 'user', content: 'x' }], max_tokens: 10_000_000 }],
+      ['messages.0.content.0.type', { model: 'gpt-fake', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }]
+    ]
+    for (const [param, body] of cases) {
+      const answer = await post(JSON.stringify(body))
+      t.equal(answer.status, 400, `${param}: 400`)
+      t.equal(answer.error.param, param, `${param}: named`)
+    }
+    const after = await new OpenAI({ baseURL: `${web.url}/v1`, apiKey: key }).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'still there?' }] })
+    t.equal(after.choices[0].message.content, REPLY, 'still serving')
   })
 
   await t.test('AIInferenceClient over HTTP (the seed spec\'s SDK shape)', async t => {
