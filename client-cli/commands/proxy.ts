@@ -13,7 +13,8 @@ export function registerProxyCommand (program: Command): void {
     .option('--port <n>', 'port to listen on', value => portNumber(value), 11435)
     .option('--host <address>', 'address to bind (loopback unless you say otherwise)', '127.0.0.1')
     .option('--api-key <key>', 'key for requests that bring none (default: HYPERINFER_API_KEY, else your last created key)')
-    .action(async (opts: { port: number, host: string, apiKey?: string }, cmd: Command) => {
+    .option('--no-default-key', 'use no key of the proxy\'s own: every request must bring its hi_ key')
+    .action(async (opts: { port: number, host: string, apiKey?: string, defaultKey: boolean }, cmd: Command) => {
       const flags = globalOptions(cmd)
       const [{ HyperinferClient }, { startProxy }, { MeshClient }, { loadConfig }, { meshConfigFromFlags, resolveMesh }] = await Promise.all([
         import('../client.js'), import('../proxy-server.js'), import('../../shared/mesh/mesh-client.js'),
@@ -22,7 +23,7 @@ export function registerProxyCommand (program: Command): void {
       const mesh = new MeshClient(resolveMesh(loadConfig({ flags: meshConfigFromFlags(flags) })))
       let defaultKey: string | null = null
       try {
-        defaultKey = new HyperinferClient({ apiKey: opts.apiKey, mesh }).apiKey
+        if (opts.defaultKey) defaultKey = new HyperinferClient({ apiKey: opts.apiKey, mesh }).apiKey
       } catch { /* then every request must bring its own hi_ key */ }
       const proxy = await startProxy({ mesh, defaultKey, host: opts.host, port: opts.port })
       keepProcessAlive()
@@ -36,6 +37,9 @@ export function registerProxyCommand (program: Command): void {
         `export OLLAMA_HOST=${proxy.url}`
       ]
       process.stdout.write(lines.join('\n') + '\n')
+      if (defaultKey && !isLoopback(opts.host)) {
+        process.stderr.write(`warning: listening on ${opts.host}: anyone who reaches this port uses your API key; start it with --no-default-key so that each request must bring its own\n`)
+      }
       const stop = async (): Promise<void> => {
         await proxy.close()
         await mesh.close()
@@ -50,4 +54,8 @@ function portNumber (value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new HyperinferError('INVALID_ARGUMENT', `--port must be a port number, not "${value}"`)
   return n
+}
+
+function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
