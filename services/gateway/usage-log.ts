@@ -194,17 +194,24 @@ export class UsageLog {
     const touched = await this.countersAfter(settlements)
     const settledIds = new Set(settlements.map(r => r.id))
     const batch = this.bee.batch()
+    let puts = 0
+    // Puts on cached tree nodes never yield: without a pause now and then a big batch would hold
+    // the event loop long enough for callers' health probes to time out.
+    const put = async (key: string, value: UsageValue): Promise<void> => {
+      await batch.put(key, value)
+      if (++puts % 32 === 0) await new Promise(resolve => setImmediate(resolve))
+    }
     for (const intent of intents) {
       // Settled in this same batch: the final record replaces the intent anyway.
       if (!settledIds.has(intent.id)) {
-        await batch.put(requestKey(intent), {
+        await put(requestKey(intent), {
           ...intent, worker: null, promptTokens: 0, completionTokens: 0, latencyMs: 0, ttftMs: null, status: 'PENDING'
         } satisfies RequestRecord)
       }
-      await batch.put(userIndexKey(intent), requestKey(intent))
+      await put(userIndexKey(intent), requestKey(intent))
     }
-    for (const record of settlements) await batch.put(requestKey(record), record)
-    for (const [key, counter] of touched) await batch.put(key, counter)
+    for (const record of settlements) await put(requestKey(record), record)
+    for (const [key, counter] of touched) await put(key, counter)
     for (const id of settledIds) this.open.delete(id)
     let oldestOpen: string | null = null
     for (const at of this.open.values()) if (oldestOpen === null || at < oldestOpen) oldestOpen = at
