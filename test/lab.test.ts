@@ -4,7 +4,7 @@ import { runLab } from '../scripts/lab/lab.js'
 import { LAB_PREFIX, labUnavailableReason, listLabNamespaces } from '../scripts/lab/netns.js'
 
 // Namespaces, NAT routers and a dozen processes on 2 cores: longer than the per-file default.
-t.setTimeout(420_000)
+t.setTimeout(900_000)
 
 const why = labUnavailableReason()
 if (why) {

@@ -15,6 +15,8 @@ const BOOTSTRAP_PORT = 49737
 const FAKE_PORT = 8080
 const PASSWORD = 'correct horse battery staple'
 const APPROVAL_DEADLINE_MS = 5_000
+/** How long a process may take to start: a dozen node processes start at once on a small, maybe busy, machine. */
+const START_MS = 240_000
 
 export interface ScenarioResult { n: number, name: string, ok: boolean, detail: string }
 
@@ -82,13 +84,13 @@ export async function runLab ({ log = () => {} }: { log?: (line: string) => void
 
     // The DHT: the bootstrap command on a reachable LAN host.
     const boot = start('boot', 'bootstrap', ['node', 'bootstrap', '--host', hosts.boot.ip, '--port', String(BOOTSTRAP_PORT)])
-    const bootstrap = (await boot.waitFor(/^--bootstrap (\S+)$/m, 60_000))[1]
+    const bootstrap = (await boot.waitFor(/^--bootstrap (\S+)$/m, START_MS))[1]
     const secret = randomBytes(16).toString('hex')
     log(`bootstrap ${bootstrap}`)
 
     // Core host: the auth node first; every other node and client pins its key (in the join string).
     const auth = start('core', 'auth', ['node', 'auth', '--join', encodeJoin({ network: NETWORK, secret, bootstrap: [bootstrap] }), '--admin', 'admin', '--data-dir', dir('core/auth')])
-    const joinString = (await auth.waitFor(/join string for every other host of this mesh: (hyperinfer1:[A-Za-z0-9_-]+)/, 90_000))[1]
+    const joinString = (await auth.waitFor(/join string for every other host of this mesh: (hyperinfer1:[A-Za-z0-9_-]+)/, START_MS))[1]
     const authKey = (await auth.waitFor(/"publicKey":"([0-9a-f]{64})".*auth node listening/, 10_000))[1]
 
     // Upstreams and models per worker host: a llama model named after the host, a slow shared fake.
@@ -104,7 +106,7 @@ export async function runLab ({ log = () => {} }: { log?: (line: string) => void
       processes.push(fake)
       fakes[host] = fake
     }
-    await Promise.all(Object.values(fakes).map(fake => fake.waitFor(/fake upstream listening/, 60_000)))
+    await Promise.all(Object.values(fakes).map(fake => fake.waitFor(/fake upstream listening/, START_MS)))
 
     // The gateway with the mesh flags before the role (the workers have them after it).
     const gateway = start('core', 'gateway', ['--join', joinString, 'node', 'gateway', '--data-dir', dir('core/gateway')])
@@ -114,8 +116,8 @@ export async function runLab ({ log = () => {} }: { log?: (line: string) => void
     const wx = start('wx', 'worker-wrong-secret', ['node', 'inference', '--network', NETWORK, '--network-secret', 'not-the-secret', '--bootstrap', bootstrap, '--auth-key', authKey,
       '--data-dir', dir('wx/worker'), '--llama-model', (() => { const d = dir('wx/models'); symlinkSync(BUNDLED_MODEL, join(d, 'lan-stories.gguf')); return d })()])
     const approvalLine = /waiting for approval: run `hyperinfer admin approve-worker ([0-9a-f]{64})`/
-    const [w1Key, wnKey, wxKey] = await Promise.all([w1, wn, wx].map(async w => (await w.waitFor(approvalLine, 90_000))[1]))
-    const gatewayKey = (await gateway.waitFor(/"publicKey":"([0-9a-f]{64})".*gateway node listening/, 90_000))[1]
+    const [w1Key, wnKey, wxKey] = await Promise.all([w1, wn, wx].map(async w => (await w.waitFor(approvalLine, START_MS))[1]))
+    const gatewayKey = (await gateway.waitFor(/"publicKey":"([0-9a-f]{64})".*gateway node listening/, START_MS))[1]
     log(`workers: lan ${w1Key.slice(0, 12)} nat ${wnKey.slice(0, 12)} wrong-secret ${wxKey.slice(0, 12)}`)
 
     // The admin, on the core host.
@@ -139,7 +141,7 @@ export async function runLab ({ log = () => {} }: { log?: (line: string) => void
     const track = (answer: ProbeAnswer): ProbeAnswer => { served.push(answer); return answer }
 
     // 1. A worker on another host serves its first request within 5 s of approval.
-    await gateway.waitFor(new RegExp(`worker ${w1Key} serves .*not approved: run \`hyperinfer admin approve-worker ${w1Key}\``), 60_000)
+    await gateway.waitFor(new RegExp(`worker ${w1Key} serves .*not approved: run \`hyperinfer admin approve-worker ${w1Key}\``), START_MS)
     const before = track(await core.infer({ model: 'lan-stories' }))
     const hinted = !before.ok && before.code === 'MODEL_UNAVAILABLE' && /not approved/.test(before.message ?? '')
     await admin(['admin', 'approve-worker', w1Key])
@@ -157,7 +159,7 @@ export async function runLab ({ log = () => {} }: { log?: (line: string) => void
     await admin(['admin', 'approve-worker', wxKey])
 
     // 2. A worker behind NAT serves.
-    await gateway.waitFor(new RegExp(`worker ${wnKey} serves`), 60_000).catch(() => {})
+    await gateway.waitFor(new RegExp(`worker ${wnKey} serves`), START_MS).catch(() => {})
     await admin(['admin', 'approve-worker', wnKey])
     const natApprovedAt = performance.now()
     const natFirst = track(await untilOk(150, 100, () => core.infer({ model: 'nat-stories' })))
