@@ -73,6 +73,8 @@ export class Discovery extends EventEmitter {
   private readonly watches = new Map<Role, Watch>()
   private readonly refreshing = new Map<Role, Promise<PeerInfo[]>>()
   private readonly topics = new Map<Role, Buffer>()
+  /** Roles whose latest lookup failed (for the lookup backoff; a refresh never throws for it). */
+  private readonly lookupFailed = new Set<Role>()
   private readonly probing = new Map<string, Promise<void>>()
   private probeTimer: NodeJS.Timeout | null = null
   private readonly selfId: string
@@ -237,14 +239,9 @@ export class Discovery extends EventEmitter {
   private async lookupRound (role: Role): Promise<void> {
     const watch = this.watches.get(role)
     if (!watch || this.closed) return
-    let ok = true
-    try {
-      await this.refresh(role)
-    } catch {
-      ok = false
-    }
+    await this.refresh(role).catch(() => {})
     if (this.watches.get(role) !== watch || this.closed) return
-    watch.failures = ok ? 0 : watch.failures + 1
+    watch.failures = this.lookupFailed.has(role) ? watch.failures + 1 : 0
     // A role with nobody live is looked for often at first, then less (a mesh may not run that role
     // at all); a failing DHT less often too.
     watch.empty = this.peers(role).length === 0 ? watch.empty + 1 : 0
@@ -293,10 +290,14 @@ export class Discovery extends EventEmitter {
           if (id !== this.selfId) keys.set(id, peer.publicKey)
         }
       }
+      this.lookupFailed.delete(role)
     } catch (err) {
+      // A lookup cut short by its timeout still counts as answered when it found peers.
       if (keys.size === 0) {
-        this.opts.log.debug({ err: (err as Error).message, role }, 'lookup failed')
-        throw err
+        this.lookupFailed.add(role)
+        this.opts.log.debug({ err: (err as Error).message, role }, 'lookup failed; retrying with backoff')
+      } else {
+        this.lookupFailed.delete(role)
       }
     } finally {
       clearTimeout(timer)
