@@ -95,8 +95,7 @@ export function sendOpenAIError (reply: FastifyReply, err: HyperinferError, quot
 
 /** Ollama's error body is `{ error: message }`; its client raises ResponseError with the status. */
 export function sendOllamaError (reply: FastifyReply, err: HyperinferError): FastifyReply {
-  const status = err.code === 'NOT_FOUND' && (err.details as { code?: string } | undefined)?.code === 'model_not_found' ? 404 : httpStatus(err)
-  return reply.code(status).headers(errorHeaders(err, null)).type('application/json').send({ error: err.message })
+  return reply.code(httpStatus(err)).headers(errorHeaders(err, null)).type('application/json').send({ error: err.message })
 }
 
 /** Fastify's own errors (bad JSON, body too large) as coded errors. */

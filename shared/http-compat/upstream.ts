@@ -1,7 +1,6 @@
 import type { z } from 'zod'
 import type { StreamMethodDef, UnaryMethodDef } from '../mesh/method.js'
 import { embed, infer, models, quota, type InferResult } from '../schemas/gateway.js'
-import type { Generation } from '../schemas/generation.js'
 
 export type GatewayChunk = z.output<NonNullable<typeof infer.chunk>>
 export type GatewayModels = z.output<typeof models.response>
@@ -15,7 +14,7 @@ export interface GenerationStream extends AsyncIterable<GatewayChunk> {
 
 /** What the OpenAI and Ollama translations need from the mesh; the web node and the proxy each provide one. */
 export interface CompatUpstream {
-  generate (apiKey: string, generation: z.input<typeof infer.request> extends infer R ? Omit<R, 'apiKey'> : never, signal: AbortSignal): Promise<GenerationStream>
+  generate (apiKey: string, generation: GenerationInput, signal: AbortSignal): Promise<GenerationStream>
   models (): Promise<GatewayModels>
   embed (apiKey: string, model: string, input: string[], signal: AbortSignal): Promise<GatewayEmbedding>
   quota (apiKey: string): Promise<GatewayQuota>
@@ -40,5 +39,3 @@ export function gatewayUpstream (transport: GatewayTransport): CompatUpstream {
     quota: apiKey => transport.call(quota, { apiKey })
   }
 }
-
-export type { Generation }
