@@ -4,18 +4,8 @@ import { queuedNotice, queueTimeoutMs } from './admission.js'
 import { embedInput, finishReason, generationChunk, generationFields, modelName, oneInput, PROMPT_MAX_CHARS, toolCall, usage as tokenUsage } from './generation.js'
 
 export const apiKeySchema = z.string().min(8).max(256)
-export const modelNameSchema = modelName
-export { chatMessage, finishReason, usage as usageSchema } from './generation.js'
+export { chatMessage, finishReason } from './generation.js'
 export type { ChatMessage, Usage } from './generation.js'
-
-/** The sampling fields of a generation, for bodies that spread them (the web node's /api/inference). */
-export const generationParams = {
-  maxTokens: generationFields.shape.maxTokens,
-  temperature: generationFields.shape.temperature,
-  topP: generationFields.shape.topP,
-  stop: generationFields.shape.stop,
-  seed: generationFields.shape.seed
-}
 
 /** A generation plus the caller's key; the gateway forwards the rest to a worker as it is. */
 export const inferRequest = generationFields.extend({ apiKey: apiKeySchema, queueTimeoutMs: queueTimeoutMs.optional() }).superRefine(oneInput)

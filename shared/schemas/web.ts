@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { emailSchema, keyIdSchema, keyNameSchema, passwordSchema, planNameSchema, publicKeySchema, roleNameSchema, usernameSchema } from './auth.js'
-import { chatMessage, generationParams, modelNameSchema } from './gateway.js'
+import { generationFields, oneInput } from './generation.js'
 
 /** Bodies and queries of the web node's REST API (/api/...). */
 
@@ -14,13 +14,10 @@ export const createKeyBody = z.strictObject({ name: keyNameSchema })
 
 export const keyIdParams = z.strictObject({ id: keyIdSchema })
 
-export const inferenceBody = z.strictObject({
-  model: modelNameSchema,
-  prompt: z.string().max(256 * 1024).optional(),
-  messages: z.array(chatMessage).min(1).max(256).optional(),
-  stream: z.boolean().default(false),
-  ...generationParams
-}).refine(r => (r.prompt === undefined) !== (r.messages === undefined), { message: 'give exactly one of prompt or messages', path: ['prompt'] })
+/** POST /api/inference: the generation contract's fields and limits (shared/schemas/generation.ts), plus `stream`. */
+export const inferenceBody = generationFields.pick({
+  model: true, prompt: true, messages: true, maxTokens: true, temperature: true, topP: true, stop: true, seed: true
+}).extend({ stream: z.boolean().default(false) }).superRefine(oneInput)
 
 /** Query strings arrive as text: coerce the numbers. */
 export const usageQuery = z.strictObject({
