@@ -61,17 +61,24 @@ export class CalleeCheck {
     if (role === 'auth') return this.opts.authKey.equals(publicKey)
     const registry = this.opts.registry?.()
     if (registry) return registry.isApproved(role, id)
-    let cached = this.approvedByRole.get(role)
-    if (!cached || (!cached.keys.has(id) && Date.now() - cached.at > RETRY_MS) || Date.now() - cached.at > APPROVED_CACHE_MS) {
-      const { publicKeys } = await this.opts.client(await this.auth()).call(approvedNodes, { role })
-      cached = { keys: new Set(publicKeys), at: Date.now() }
-      this.approvedByRole.set(role, cached)
-    }
-    return cached.keys.has(id)
+    const keys = await this.approvedKeys(role, APPROVED_CACHE_MS)
+    // A key approved a moment ago: ask again, at most every RETRY_MS.
+    return keys.has(id) || (await this.approvedKeys(role, RETRY_MS)).has(id)
+  }
+
+  /** The approved keys of a role as the pinned auth node lists them, cached up to maxAgeMs. */
+  private async approvedKeys (role: Role, maxAgeMs: number): Promise<Set<string>> {
+    const cached = this.approvedByRole.get(role)
+    if (cached && Date.now() - cached.at <= maxAgeMs) return cached.keys
+    const { publicKeys } = await this.opts.client(await this.auth()).call(approvedNodes, { role })
+    const keys = new Set(publicKeys)
+    this.approvedByRole.set(role, { keys, at: Date.now() })
+    return keys
   }
 
   /** Live peers of a role that are approved for it; waits for one up to timeoutMs. */
   async peers (role: Role, timeoutMs = 15_000): Promise<PeerInfo[]> {
+    if (this.opts.authKey && !this.opts.registry?.()) return this.dialApproved(role, timeoutMs)
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const live = this.opts.discovery.peers(role)
@@ -87,6 +94,33 @@ export class CalleeCheck {
       }
       await new Promise(resolve => setTimeout(resolve, RETRY_MS))
       await this.opts.discovery.refresh(role)
+    }
+  }
+
+  /**
+   * Without a replica (the CLI, the client library): the pinned auth node names the approved keys,
+   * and those are dialled by key; whatever else announces on the topic is never contacted.
+   * Peers discovery already has up are used first.
+   */
+  private async dialApproved (role: Role, timeoutMs: number): Promise<PeerInfo[]> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const approved = await this.approvedKeys(role, RETRY_MS)
+      for (const peer of this.opts.discovery.peers(role)) if (!approved.has(peer.id)) this.noteRefused(role, peer)
+      const known = this.opts.discovery.peers(role).filter(peer => approved.has(peer.id))
+      if (known.length > 0) return known
+      const probeMs = Math.min(FIRST_DIAL_PROBE_MS, Math.max(1, deadline - Date.now()))
+      const answers = await Promise.all([...approved].map(async id => {
+        const publicKey = Buffer.from(id, 'hex')
+        const health = await probeHealth(this.opts.client(publicKey), { timeoutMs: probeMs }).catch(() => null)
+        return health?.role === role ? { publicKey, id, role, status: 'up' as const, lastSeen: Date.now(), failures: 0, health } : null
+      }))
+      const live = answers.filter((peer): peer is NonNullable<typeof peer> => peer !== null)
+      if (live.length > 0) return live
+      if (Date.now() + RETRY_MS > deadline) {
+        throw new HyperinferError('UNAVAILABLE', `no approved ${role} node answered within ${timeoutMs} ms (${approved.size} approved by the auth node)`)
+      }
+      await new Promise(resolve => setTimeout(resolve, RETRY_MS))
     }
   }
 
