@@ -75,7 +75,10 @@ async function * serve (deps: InferDeps, admission: Admission, generation: Gener
     waitedMs += performance.now() - entered
     yield * relay(deps, lease, generation, ctx, state)
     if (!shouldRetry(state, deps.maxAttempts, ctx.signal)) return
-    tried.add(lease.worker.peer.id)
+    const failed = lease.worker.peer.id
+    // Every worker tried once: from now on only the one that just failed is passed over.
+    if (deps.pool.candidates(admission.model).every(c => c.peer.id === failed || tried.has(c.peer.id))) tried.clear()
+    tried.add(failed)
     deps.node.log.info({ worker: state.worker?.peer.id.slice(0, 12), code: state.failure?.code }, 'worker failed before the first token; back to the queue')
   }
 }
