@@ -50,6 +50,11 @@ export class PeerClient {
     this.hooks = hooks
   }
 
+  /** Streams still waiting for their final response. */
+  get openStreams (): number {
+    return this.streams.size
+  }
+
   get connected (): boolean {
     return this.client !== null && !this.client.closed
   }
@@ -217,9 +222,11 @@ export async function probeHealth (client: PeerClient, opts: { timeoutMs?: numbe
   try {
     return await client.call(health, {}, { timeoutMs: opts.timeoutMs })
   } catch (err) {
-    // A peer that kept streaming while the probe waited is busy, not gone: dropping the
-    // connection would end every stream on it (1,000 streams at once died this way).
-    if (client.lastAnswerAt < sent) client.reset()
+    // A peer that kept streaming while the probe waited, or one with streams still open, may be
+    // busy rather than gone (or this process was too busy to read its answer in time): dropping
+    // the connection would end every stream on it (1,000 streams at once died this way). Open
+    // streams end on their own idle timeouts if the peer is gone; a later probe then redials.
+    if (client.lastAnswerAt < sent && client.openStreams === 0) client.reset()
     throw err
   }
 }
