@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import goodbye from 'graceful-goodbye'
 import { HyperinferError } from '../../shared/errors.js'
 import { DEFAULT_PERSISTENT_NODES, startBootstrapHost, type BootstrapHost } from '../../shared/mesh/bootstrap-host.js'
@@ -25,9 +25,11 @@ export async function runBootstrapCommand (argv: string[], opts: { json?: boolea
     .option('--nodes <n>', 'persistent DHT nodes beside the bootstrapper (hosts behind NAT need at least 3)', int('--nodes'), DEFAULT_PERSISTENT_NODES)
     .option('--peer <host:port>', 'another bootstrap host of this mesh, for redundancy; repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print the addresses as JSON')
-    // The mesh flags every node accepts mean nothing to a DHT node; accept them so one command line fits every host.
-    .option('--home <dir>').option('--network <name>').option('--network-secret <secret>').option('--join <string>')
-    .option('--public-network').option('--bootstrap <list>').option('--log-level <level>').option('--data-dir <dir>')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+  // The mesh flags every node accepts mean nothing to a DHT node; accept them so one command line fits every host.
+  for (const flag of ['--home <dir>', '--network <name>', '--network-secret <secret>', '--join <string>', '--public-network', '--bootstrap <list>', '--auth-key <hex>', '--data-dir <dir>']) {
+    cmd.addOption(new Option(flag).hideHelp())
+  }
   cmd.exitOverride()
   cmd.parse(argv, { from: 'user' })
   const flags = cmd.opts<BootstrapFlags & { logLevel?: string }>()
