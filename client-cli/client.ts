@@ -12,8 +12,8 @@ import type { MeshAddress } from '../shared/config/network.js'
 import { forgetGateway, rememberedGateway, rememberGateway } from './gateway-memory.js'
 import { lastApiKey } from './session.js'
 
-/** How long a remembered gateway may take to answer before the DHT is asked for another. */
-const REMEMBERED_GATEWAY_PROBE_MS = 2_000
+/** How long a remembered gateway may take to answer (connecting included) before the DHT is asked for another. */
+const REMEMBERED_GATEWAY_PROBE_MS = 5_000
 
 export interface HyperinferClientOptions {
   /** Default: HYPERINFER_API_KEY, else the last key created with `hyperinfer keys create`. */

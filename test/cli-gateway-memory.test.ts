@@ -24,20 +24,28 @@ t.test('the CLI remembers the gateway it reached and dials it directly; a gatewa
   const cli = { home, configDir }
   const env = { HYPERINFER_CONFIG_DIR: configDir }
   const gatewayKey = platform.gateway.node.publicKey.toString('hex')
+  // Discovery on a loaded 2-core machine can miss its 15 s window: a command that found no gateway
+  // at all (UNAVAILABLE) is run again, at most 3 times; any other outcome counts as is.
+  const infer = async () => {
+    for (let attempt = 1; ; attempt++) {
+      const run = await runCli(['infer', '-m', MODEL, '--max-tokens', '2', '--api-key', key.key, 'hi'], cli)
+      if (run.code === 0 || attempt === 3 || !run.stderr.includes('UNAVAILABLE')) return run
+    }
+  }
 
-  const first = await runCli(['infer', '-m', MODEL, '--max-tokens', '2', '--api-key', key.key, 'hi'], cli)
+  const first = await infer()
   t.equal(first.code, 0, first.stderr)
   const remembered = readSession(env).lastGateway
   t.equal(remembered?.publicKey, gatewayKey, 'the session keeps the gateway it reached')
   t.notMatch(readFileSync(join(configDir, 'session.json'), 'utf8'), key.key, 'the API key given by flag is not written')
 
-  const second = await runCli(['infer', '-m', MODEL, '--max-tokens', '2', '--api-key', key.key, 'hi'], cli)
+  const second = await infer()
   t.equal(second.code, 0, second.stderr)
   t.equal(readSession(env).lastGateway?.publicKey, gatewayKey, 'still the same gateway')
 
   // A gateway that no longer answers (a key nobody serves) is dropped for the one discovery finds.
   writeSession({ ...readSession(env), lastGateway: { mesh: remembered!.mesh, publicKey: randomBytes(32).toString('hex') } }, env)
-  const third = await runCli(['infer', '-m', MODEL, '--max-tokens', '2', '--api-key', key.key, 'hi'], cli)
+  const third = await infer()
   t.equal(third.code, 0, third.stderr)
   t.equal(readSession(env).lastGateway?.publicKey, gatewayKey, 'the gateway found by discovery replaces the dead one')
 
