@@ -45,7 +45,9 @@ export interface InferOptions {
   stop?: string[]
   seed?: number
   signal?: AbortSignal
+  /** Wait at most this long at the gateway for a worker (the gateway's own limit caps it). */
   queueTimeoutMs?: number
+  /** Hears the place in the gateway's queue while the request waits (iterate the call to get these). */
   onQueued? (notice: QueuedNotice): void
 }
 
