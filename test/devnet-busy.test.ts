@@ -9,7 +9,9 @@ import { startDevnet } from './helpers/devnet.js'
 t.test('the devnet comes up beside 4 CPU-burning processes', async t => {
   const burners: ChildProcess[] = []
   t.teardown(() => { for (const burner of burners) burner.kill('SIGKILL') })
-  for (let i = 0; i < 4; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
+  // Each burner stops by itself after 5 minutes, so none outlives a test that was killed before its teardown.
+  const burn = 'const end = Date.now() + 300000; while (Date.now() < end) {}'
+  for (let i = 0; i < 4; i++) burners.push(spawn(process.execPath, ['-e', burn], { stdio: 'ignore' }))
   const starts = Number(process.env.DEVNET_BUSY_STARTS ?? 1)
   for (let i = 1; i <= starts; i++) {
     const home = mkdtempSync(join(tmpdir(), 'hyperinfer-busy-'))
