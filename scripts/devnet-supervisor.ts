@@ -51,7 +51,7 @@ export class Supervisor extends EventEmitter {
 
   start (proc: SupervisedProcess): void {
     if (this.stopping) return
-    const child = spawn(proc.command, proc.args, { cwd: proc.cwd, env: proc.env, stdio: ['ignore', 'inherit', 'inherit'] })
+    const child = spawn(proc.command, proc.args, { cwd: proc.cwd, env: proc.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.children.set(proc.name, child)
     this.emit('start', proc.name, child.pid)
     child.on('error', err => { this.opts.log(`devnet: could not start ${proc.name}: ${err.message}`) })

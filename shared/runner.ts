@@ -97,7 +97,18 @@ export async function runRole (program: RoleProgram, argv: string[]): Promise<Cl
     alone?.close()
     await node.close()
   })
+  stopWithSupervisor()
   return node
+}
+
+/**
+ * A node started by a supervisor (the devnet) with an IPC channel stops when that channel closes:
+ * a supervisor killed with SIGKILL (or a test runner's timeout) leaves no orphaned nodes behind.
+ */
+function stopWithSupervisor (): void {
+  if (!process.channel) return
+  process.channel.unref()
+  process.once('disconnect', () => { process.kill(process.pid, 'SIGTERM') })
 }
 
 /** For a role's main.ts: run when executed directly, print a clear error and exit 1 on failure. */
