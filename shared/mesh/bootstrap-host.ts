@@ -1,4 +1,4 @@
-import HyperDHT from 'hyperdht'
+import { startBootstrapNodes } from './bootstrap.js'
 import type { BootstrapNode } from './dht.js'
 
 export interface BootstrapHostOptions {
@@ -23,30 +23,11 @@ export interface BootstrapHost {
 export const DEFAULT_PERSISTENT_NODES = 3
 
 /**
- * The DHT an operator runs on a reachable host: a bootstrapper plus a few persistent nodes that
- * store announcements and answer the NAT probes of everyone else.
+ * The DHT an operator runs on a reachable host: a bootstrapper plus a few persistent nodes on the
+ * next ports (port + 1 ...), so the ports to open are known in advance.
  */
 export async function startBootstrapHost ({ host, port, nodes = DEFAULT_PERSISTENT_NODES, peers = [] }: BootstrapHostOptions): Promise<BootstrapHost> {
-  const own = { host, port }
-  const bootstrap = [own, ...peers]
-  const bootstrapper = HyperDHT.bootstrapper(port, host, { bootstrap: peers } as HyperDHT.DHTOptions)
-  const started: HyperDHT[] = [bootstrapper]
-  try {
-    await bootstrapper.ready()
-    for (let i = 1; i <= nodes; i++) {
-      const node = new HyperDHT({ bootstrap, ephemeral: false, firewalled: false, port: port + i, anyPort: false } as HyperDHT.DHTOptions)
-      started.push(node)
-      await node.fullyBootstrapped()
-    }
-  } catch (err) {
-    for (const dht of started.reverse()) await dht.destroy({ force: true }).catch(() => {})
-    throw err
-  }
-  return {
-    bootstrap,
-    nodes: started.slice(1).map(dht => ({ host, port: dht.address().port })),
-    async close () {
-      for (const dht of [...started].reverse()) await dht.destroy()
-    }
-  }
+  const persistentPorts = Array.from({ length: nodes }, (_, i) => port + i + 1)
+  const started = await startBootstrapNodes({ host, port, persistent: nodes, persistentPorts, peers })
+  return { bootstrap: [...started.bootstrap, ...peers], nodes: started.persistent, close: () => started.close() }
 }

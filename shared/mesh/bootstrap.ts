@@ -35,7 +35,7 @@ const DEFAULT_PERSISTENT = 3
  */
 export async function startBootstrapNodes (opts: BootstrapNodesOptions = {}): Promise<BootstrapNodes> {
   const host = opts.host ?? '127.0.0.1'
-  const bootstrapper = HyperDHT.bootstrapper(opts.port || await freeUdpPort(host), host)
+  const bootstrapper = HyperDHT.bootstrapper(opts.port || await freeUdpPort(host), host, { bootstrap: opts.peers ?? [] } as HyperDHT.DHTOptions)
   await bootstrapper.ready()
   const bootstrap = [{ host, port: bootstrapper.address().port }]
   const nodes: HyperDHT[] = []
@@ -46,6 +46,8 @@ export async function startBootstrapNodes (opts: BootstrapNodesOptions = {}): Pr
         bootstrap: [...bootstrap, ...(opts.peers ?? [])],
         host,
         port: opts.persistentPorts?.[i] ?? 0,
+        // A port the operator opened in a firewall must be the one taken, not a neighbour.
+        anyPort: opts.persistentPorts?.[i] === undefined,
         ephemeral: false,
         firewalled: false
       } as HyperDHT.DHTOptions))
