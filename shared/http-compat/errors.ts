@@ -1,28 +1,10 @@
 import type { FastifyReply } from 'fastify'
 import { HyperinferError, type ErrorCode } from '../errors.js'
+import { HTTP_STATUS } from '../http-status.js'
 import type { GatewayQuota } from './upstream.js'
 
 /** OpenAI's error body: the SDKs read `error.message`, `type`, `param` and `code`. */
 export interface OpenAIErrorBody { error: { message: string, type: string, param: string | null, code: string | null } }
-
-const STATUS: Record<ErrorCode, number> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  QUOTA_EXCEEDED: 429,
-  CANCELLED: 499,
-  INTERNAL: 500,
-  UNKNOWN_METHOD: 501,
-  UPSTREAM_ERROR: 502,
-  UNAVAILABLE: 503,
-  MODEL_UNAVAILABLE: 503,
-  BUSY: 503,
-  TIMEOUT: 504
-}
 
 const TYPE: Partial<Record<ErrorCode, [type: string, code: string | null]>> = {
   UNAUTHENTICATED: ['invalid_request_error', 'invalid_api_key'],
@@ -49,7 +31,7 @@ export function unknownModel (model: string): HyperinferError {
 }
 
 export function httpStatus (err: HyperinferError): number {
-  return STATUS[err.code] ?? 500
+  return HTTP_STATUS[err.code] ?? 500
 }
 
 export function openAIErrorBody (err: HyperinferError): OpenAIErrorBody {
