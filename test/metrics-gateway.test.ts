@@ -3,6 +3,7 @@ import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { infer, usage } from '../shared/schemas/gateway.js'
 import { createMetricsNode } from '../services/metrics/index.js'
 import { BUNDLED_MODEL, createPlatform, untilServed } from './helpers/platform.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'stories260K'
 const REQUESTS_PER_HOUR = 4
@@ -40,8 +41,11 @@ t.test('after N inference requests through a real gateway, /metrics counts them 
     outcomes[status] = (outcomes[status] ?? 0) + 1
   }
   t.same(outcomes, { MODEL_UNAVAILABLE: 2, OK: REQUESTS_PER_HOUR, RATE_LIMITED: plan.length - 2 - REQUESTS_PER_HOUR }, 'successes, rate limited, unknown model')
-  const recorded = await gateway.call(usage, { apiKey: key.key, days: 1, recent: 0 })
-  const billed = recorded.days[0]
+  // The final records settle in the group commit after each answer: wait until the log holds every billed request.
+  const billed = await until('the usage log to settle every billed request', async () => {
+    const recorded = await gateway.call(usage, { apiKey: key.key, days: 1, recent: 0 })
+    return recorded.days[0]?.requests === REQUESTS_PER_HOUR && recorded.days[0]
+  }, 50)
 
   const gatewayNode = `node="${platform.gateway.node.publicKey.toString('hex').slice(0, 12)}"`
   const inferLabels = ['service="gateway"', 'method="gateway.infer"', gatewayNode, 'role="gateway"']
