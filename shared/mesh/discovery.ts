@@ -176,6 +176,10 @@ export class Discovery extends EventEmitter {
     for (;;) {
       if (this.closed) throw new HyperinferError('UNAVAILABLE', 'discovery closed')
       const left = deadline - Date.now()
+      // A caller is waiting: a listed peer never reached yet is dialled again on every round, not
+      // after the probe backoff (meant for peers that stopped answering). A fresh process's first
+      // dials often stall past the probe timeout; with backoff it got 4 tries in 15 s, all failed.
+      this.redialUnreached(role)
       const live = await this.refresh(role, { maxWaitMs: Math.max(0, left) })
       if (live.length >= count) return live
       if (Date.now() + wait > deadline) {
@@ -183,6 +187,13 @@ export class Discovery extends EventEmitter {
       }
       await this.nextUp(role, wait)
       wait = Math.min(wait * 2, 1_000)
+    }
+  }
+
+  /** Peers of a role that the lookup lists but that never answered become due for a probe now. */
+  private redialUnreached (role: Role): void {
+    for (const entry of this.cache.get(role)?.values() ?? []) {
+      if (entry.status === 'down' && entry.listed && entry.lastSeen === 0) entry.nextProbeAt = 0
     }
   }
 
