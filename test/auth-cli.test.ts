@@ -20,14 +20,16 @@ t.test('the CLI flow: register, login, keys create/list/revoke/rotate, seen by a
   const cli = (args: string[], input?: string) => runCli(['--json', ...args], { home, configDir, input })
 
   const registered = await cli(['register', '--username', 'carol', '--email', 'carol@example.com', '--password-stdin'], 'carol password\n')
-  t.equal(registered.code, 0, registered.stderr)
+  t.equal(registered.code, 0, `register: ${registered.stdout} ${registered.stderr}`)
   t.equal(registered.json().user.username, 'carol')
   t.equal(statSync(sessionFile(env)).mode & 0o777, 0o600, 'session file is private')
 
   const login = await cli(['login', '--email', 'carol@example.com', '--password-stdin'], 'carol password')
-  t.equal(login.code, 0, login.stderr)
+  t.equal(login.code, 0, `login: ${login.stdout} ${login.stderr}`)
   t.equal(readSession(env).username, 'carol')
-  t.equal((await cli(['whoami'])).json().username, 'carol')
+  const whoami = await cli(['whoami'])
+  t.equal(whoami.code, 0, `whoami: ${whoami.stdout} ${whoami.stderr}`)
+  t.equal(whoami.json().username, 'carol')
   const wrong = await cli(['login', '--username', 'carol', '--password', 'wrong password'])
   t.equal(wrong.json().error.code, 'UNAUTHENTICATED', 'a failed login answers with a coded error')
 

@@ -30,7 +30,7 @@ t.test('a stopped node shows as down with its last-seen time, in systemHealth an
   t.equal(direct.source, 'discovery', 'without a metrics node the CLI probes the DHT itself')
   t.match(direct.note, /hyperinfer node metrics/, 'and says what to start')
   t.equal(direct.nodes.find(n => n.publicKey === auth.publicKey.toString('hex'))?.status, 'up', JSON.stringify(direct.nodes))
-  t.same(direct.nodes.find(n => n.role === 'inference')?.models, ['stories260K', 'tiny'])
+  t.same(direct.nodes.find(n => n.role === 'inference')?.models, ['stories260K', 'tiny'], JSON.stringify(direct.nodes))
 
   const metrics = await startTestMetrics(mesh)
   const workerId = worker.publicKey.toString('hex')

@@ -63,8 +63,21 @@ export async function meshStatus (mesh: MeshClient, waitMs: number): Promise<Sta
   return await probeDirectly(mesh)
 }
 
+/**
+ * How long the DHT fallback keeps redialling listed nodes that never answered. A fresh process's
+ * first dial often stalls past the probe timeout while an immediate redial opens at once: one round
+ * showed a running worker as down with no models.
+ */
+const REDIAL_UNREACHED_MS = 6_000
+
 async function probeDirectly (mesh: MeshClient): Promise<StatusReport> {
   await Promise.all(ROLES.map(role => mesh.discovery.refresh(role)))
+  const deadline = Date.now() + REDIAL_UNREACHED_MS
+  for (;;) {
+    const unreached = ROLES.filter(role => mesh.discovery.redialUnreached(role) > 0)
+    if (unreached.length === 0 || Date.now() >= deadline) break
+    await Promise.all(unreached.map(role => mesh.discovery.refresh(role)))
+  }
   const now = Date.now()
   const nodes: MeshNodeHealth[] = ROLES.flatMap(role => mesh.discovery.known(role)).map(peer => ({
     publicKey: peer.id,

@@ -190,11 +190,19 @@ export class Discovery extends EventEmitter {
     }
   }
 
-  /** Peers of a role that the lookup lists but that never answered become due for a probe now. */
-  private redialUnreached (role: Role): void {
+  /**
+   * Peers of a role that the lookup lists but that never answered become due for a probe now.
+   * Returns how many there were (a one-shot caller such as `hyperinfer status` redials while any are left).
+   */
+  redialUnreached (role: Role): number {
+    let count = 0
     for (const entry of this.cache.get(role)?.values() ?? []) {
-      if (entry.status === 'down' && entry.listed && entry.lastSeen === 0) entry.nextProbeAt = 0
+      if (entry.status === 'down' && entry.listed && entry.lastSeen === 0) {
+        entry.nextProbeAt = 0
+        count++
+      }
     }
+    return count
   }
 
   /** A call failed at the transport level: probe the peer now so it is marked down at once if silent. */
@@ -363,6 +371,7 @@ export class Discovery extends EventEmitter {
     } catch (err) {
       entry.failures++
       entry.nextProbeAt = Date.now() + this.probeBackoff(entry)
+      this.opts.log.debug({ peer: entry.id.slice(0, 12), role: entry.role, err: (err as Error).message, failures: entry.failures }, 'probe failed')
       this.markDown(entry, (err as Error).message)
     }
   }
