@@ -1,18 +1,16 @@
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import t from 'tap'
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { gatewaySection } from '../shared/config/gateway.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { infer, quota } from '../shared/schemas/gateway.js'
-import { writeTestDevnet } from './helpers/cli.js'
 import { createPlatform, untilServed } from './helpers/platform.js'
 import { spawnRole } from './helpers/processes.js'
 import { caller, FAKE_MODEL, fakeWorker, LONG_REPLY, queueDepth, records, settle } from './helpers/queue.js'
 import { until } from './helpers/until.js'
 
 // The gateway's admission queue (issue 13) as workers come and go: kill -9 of the only worker with a
-// queue, a second worker draining it, two gateways sharing one slot, and the CLI's queued notice.
+// queue, a second worker draining it, and two gateways sharing one slot (the CLI's notice: cli-queued-notice.test.ts).
 
 const QUEUE_DEFAULTS = gatewaySection.parse({}).queue
 process.env.OPENAI_API_KEY ??= 'sk-test'
@@ -73,44 +71,6 @@ t.test('a second worker joining drains the queue across both', async t => {
   for (const o of ended) if (o.ok) byWorker.set(o.result.worker!, (byWorker.get(o.result.worker!) ?? 0) + 1)
   t.equal(byWorker.size, 2, `served by both workers: ${[...byWorker.values()].join(' + ')}`)
   t.ok(second.requests.length >= 10, `the new worker took ${second.requests.length} of the queued requests`)
-})
-
-t.test('hyperinfer infer prints "queued (position N)" on stderr while it waits for a worker', async t => {
-  const platform = await createPlatform(t)
-  await fakeWorker(t, platform, { tokenDelayMs: 50 })
-  await untilServed(platform.gateway, FAKE_MODEL)
-  const { key } = await platform.user('quinn')
-  const { gateway } = caller(t, platform)
-  const holder = gateway.stream(infer, { apiKey: key.key, model: FAKE_MODEL, prompt: 'hold', maxTokens: 2_000 })
-  await holder[Symbol.asyncIterator]().next()
-
-  const home = t.testdir()
-  writeTestDevnet(home, platform.mesh.network.name, platform.mesh.bootstrap)
-  const cli = spawn(process.execPath, [join(import.meta.dirname, '..', 'client-cli', 'bin.js'), 'infer', '-m', FAKE_MODEL, '--max-tokens', '3', '--api-key', key.key, 'hi'], {
-    env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_CONFIG_DIR: join(home, 'config'), HYPERINFER_BOOTSTRAP: '', HYPERINFER_NETWORK: '', LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { cli.kill('SIGKILL') })
-  let stdout = ''
-  let stderr = ''
-  cli.stdout.on('data', chunk => { stdout += chunk })
-  const exited = new Promise<number | null>(resolve => cli.once('close', resolve))
-  // The slot is held until the CLI says it waits; then it frees and the CLI is served.
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no queued notice; stderr so far: ${stderr}`)) }, 60_000)
-    cli.stderr.on('data', chunk => {
-      stderr += chunk
-      if (/queued \(position 1\)/.test(stderr)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  })
-  holder.abort()
-  await holder.result
-  t.equal(await exited, 0, 'the CLI is served once the slot frees')
-  t.match(stderr, /^queued \(position 1\)$/m)
-  t.ok(stdout.trim().length > 0, `it printed the answer: ${stdout.trim()}`)
 })
 
 t.test('two gateways share one worker slot and no worker queue: a request that loses the race goes back to its queue, none fails', async t => {
