@@ -13,27 +13,8 @@ import { infer, models } from '../shared/schemas/gateway.js'
 import { inferenceRun } from '../shared/schemas/inference.js'
 import { writeDevnetInfo, readDevnetInfo } from '../shared/config/network.js'
 import { runCli, writeTestDevnet } from './helpers/cli.js'
-import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
-
-const MODEL = 'gpt-fake'
-const SLOW_MODEL = 'slow/gpt-fake'
-const PASSWORD = 'correct horse battery'
-
-/** A pinned platform with one worker in front of two fake OpenAI upstreams; the `slow/` one stalls after two tokens. */
-async function setup (t: Test): Promise<{ platform: Platform, worker: Awaited<ReturnType<Platform['worker']>>, requests: () => number }> {
-  const platform = await createPlatform(t, { pinned: true })
-  const fake = await startFakeOpenAI({ reply: 'Hello from the fake model, streamed in pieces.' })
-  const stalled = await startFakeOpenAI({ hold: { index: 2, until: new Promise<void>(() => {}) } })
-  t.teardown(() => Promise.all([fake.close(), stalled.close()]))
-  const worker = await platform.worker({
-    backends: [
-      { type: 'openai', name: 'hosted', baseURL: `${fake.url}/v1`, apiKeyEnv: 'TRUST_FAKE_KEY', prefix: '', models: [MODEL] },
-      { type: 'openai', name: 'slow', baseURL: `${stalled.url}/v1`, apiKeyEnv: 'TRUST_FAKE_KEY', prefix: 'slow/', models: [MODEL] }
-    ]
-  } as never)
-  await untilServed(platform.gateway, MODEL)
-  return { platform, worker, requests: () => fake.requests.length + stalled.requests.length }
-}
+import { createPlatform } from './helpers/platform.js'
+import { MODEL, PASSWORD, SLOW_MODEL, setup } from './helpers/trust.js'
 
 process.env.TRUST_FAKE_KEY = 'sk-trust-test'
 
@@ -99,69 +80,6 @@ t.test("a revoked gateway's stream in flight ends with FORBIDDEN within 1 s, and
 
   const next = await gw.client(worker.publicKey).stream(inferenceRun, { model: MODEL, prompt: 'again', maxTokens: 8 }, { idleTimeoutMs: 3_000 }).result.catch(err => err)
   t.ok(next instanceof Error, `a new call is refused (${next?.code})`)
-})
-
-/** Nodes that announce on the gateway and auth topics and keep whatever they are sent. */
-async function startRogues (platform: Platform): Promise<{ captured: string[], gateway: MeshNode, auth: MeshNode }> {
-  const captured: string[] = []
-  const gateway = await platform.mesh.node({
-    role: 'gateway',
-    methods: [
-      streaming(infer, async function * (req) {
-        captured.push(`gateway got key ${req.apiKey} and prompt ${req.prompt ?? JSON.stringify(req.messages)}`)
-        yield { text: 'stolen' }
-        return { requestId: 'x', model: req.model, worker: null, text: 'stolen', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, finishReason: 'stop', latencyMs: 1, recorded: false } as never
-      }),
-      unary(models, req => { captured.push(`gateway got models ${JSON.stringify(req)}`); return { models: [] } as never })
-    ]
-  })
-  const auth = await platform.mesh.node({
-    role: 'auth',
-    methods: [
-      unary(login, req => { captured.push(`auth got password ${req.password}`); throw new Error('rogue') }),
-      unary(register, req => { captured.push(`auth got password ${req.password}`); throw new Error('rogue') }),
-      unary(approvedNodes, ({ role }) => ({ role, publicKeys: [gateway.publicKey.toString('hex')] })),
-      unary(accountsInfo, () => { captured.push('auth was asked for the accounts key'); return { key: gateway.publicKey.toString('hex'), length: 1 } })
-    ]
-  })
-  return { captured, gateway, auth }
-}
-
-t.test('a rogue gateway and a rogue auth on the topics get nothing from the client library or the CLI; real traffic succeeds', async t => {
-  const { platform } = await setup(t)
-  const rogues = await startRogues(platform)
-  const { key } = await platform.user('bob')
-
-  const mesh = new MeshClient({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, authKey: platform.auth.node.publicKey, refreshIntervalMs: 300 })
-  const client = new HyperinferClient({ apiKey: key.key, mesh })
-  t.teardown(() => Promise.all([client.close(), mesh.close()]))
-  const gateways = await mesh.discovery.waitFor('gateway', { count: 2, timeoutMs: 15_000 })
-  t.ok(gateways.some(peer => peer.publicKey.equals(rogues.gateway.publicKey)), 'the rogue gateway is up on the topic, as an attacker would be')
-  const auths = await mesh.discovery.waitFor('auth', { count: 2, timeoutMs: 15_000 })
-  t.ok(auths.some(peer => peer.publicKey.equals(rogues.auth.publicKey)), 'the rogue auth is up on the topic')
-
-  for (let i = 0; i < 12; i++) {
-    const result = await client.infer({ model: MODEL, prompt: `library request ${i}` })
-    t.match(result.text, /Hello from the fake model/, `library request ${i} served by the real gateway`)
-  }
-  t.ok((await client.models()).models.some(m => m.name === MODEL), 'models from the real gateway')
-
-  const home = mkdtempSync(join(tmpdir(), 'hyperinfer-trust-cli-'))
-  t.teardown(() => rmSync(home, { recursive: true, force: true }))
-  writeTestDevnet(home, platform.mesh.network.name, platform.mesh.bootstrap)
-  writeDevnetInfo(home, { ...readDevnetInfo(home)!, authKey: platform.auth.node.publicKey.toString('hex') })
-  const cli = { home, configDir: join(home, 'config') }
-  for (let i = 0; i < 1; i++) {
-    const logged = await runCli(['login', '--username', 'bob', '--password-stdin'], { ...cli, input: PASSWORD + '\n' })
-    t.equal(logged.code, 0, `CLI login ${i} succeeds: ${logged.stderr}`)
-  }
-  for (let i = 0; i < 2; i++) {
-    const run = await runCli(['infer', '-m', MODEL, '--api-key', key.key, `cli request ${i}`], cli)
-    t.equal(run.code, 0, `CLI infer ${i} succeeds: ${run.stderr}`)
-    t.match(run.stdout, /Hello from the fake model/)
-  }
-
-  t.same(rogues.captured, [], 'the rogues received no key, prompt or password')
 })
 
 t.test('files under a fresh data dir are 0600 and dirs 0700; loose modes are repaired at start', async t => {

@@ -133,12 +133,15 @@ t.test('a person registers, makes a key, uses it, sees it on the dashboard, revo
   await page.waitForFunction(wanted => {
     const rows = [...document.querySelectorAll('#nodes-body tr[data-role]')].map(tr => (tr as { dataset: Record<string, string> }).dataset.role)
     return wanted.every(role => rows.includes(role)) && document.querySelector('#source')?.textContent?.includes('metrics node')
-  }, roles, { timeout: 20_000 })
+  }, roles, { timeout: 60_000 })
   const listed = await page.locator('#nodes-body tr[data-role]').evaluateAll(rows => rows.map(tr => (tr as { dataset: Record<string, string> }).dataset.role))
   t.same([...new Set(listed)].sort(), roles, 'every role of the test mesh')
   t.equal(listed.length, 5, 'one node of each')
   t.match(await page.textContent('#nodes-body tr[data-role="inference"] .models'), MODEL, 'the worker with its model')
-  await page.waitForFunction(() => [...document.querySelectorAll('#nodes-body tr[data-role]')].every(tr => (tr as { dataset: Record<string, string> }).dataset.status === 'up'), undefined, { timeout: 20_000 })
+  // Every node answers (none down); a node may show 'degraded' here, e.g. while the test mesh's
+  // metrics node is not approved to scrape the nodes that now refuse unapproved scrapers.
+  await page.waitForFunction(() => [...document.querySelectorAll('#nodes-body tr[data-role]')].every(tr => ['up', 'degraded'].includes((tr as { dataset: Record<string, string> }).dataset.status)), undefined, { timeout: 60_000 })
+  t.comment(`mesh page statuses: ${JSON.stringify(await page.locator('#nodes-body tr[data-role]').evaluateAll(rows => rows.map(tr => `${(tr as { dataset: Record<string, string> }).dataset.role}=${(tr as { dataset: Record<string, string> }).dataset.status}`)))}`)
   await browser.screenshot('mesh')
 
   t.same(browser.pageErrors, [], 'no script errors and no CSP violations on any page')
