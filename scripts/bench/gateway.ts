@@ -21,6 +21,10 @@ import { queueRow } from './queue-row.js'
 const ROOT = PACKAGE_ROOT
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const HELD_STREAMS = Number(process.env.BENCH_STREAMS ?? 1000)
+/** Roles to run under --cpu-prof (comma-separated), profiles written to BENCH_PROFILE_DIR or the cwd. */
+const PROFILED = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean))
+/** Which in-flight rows to run (comma-separated), e.g. BENCH_IN_FLIGHT=1 while profiling. */
+const IN_FLIGHT = (process.env.BENCH_IN_FLIGHT ?? '1,64').split(',').map(Number)
 const MODEL = 'gpt-fake'
 const NETWORK = 'bench'
 
@@ -37,9 +41,10 @@ function freePort (): Promise<number> {
 }
 
 /** `script` without extension: compiled, it runs from dist/ without tsx. */
-function spawnTs (script: string, args: string[]): ChildProcess {
+function spawnTs (script: string, args: string[], profile = false): ChildProcess {
   const { file, execArgv } = programEntry(script)
-  const child = spawn(process.execPath, [...execArgv, file, ...args], {
+  const profiling = profile ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? process.cwd()] : []
+  const child = spawn(process.execPath, [...profiling, ...execArgv, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit']
@@ -49,7 +54,7 @@ function spawnTs (script: string, args: string[]): ChildProcess {
 }
 
 function startRole (role: Role, bootstrap: string, args: string[] = []): ChildProcess {
-  return spawnTs(`services/${role}/main`, ['--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
+  return spawnTs('services/main', [role, '--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args], PROFILED.has(role))
 }
 
 function rssMb (pid: number): number {
@@ -98,7 +103,7 @@ async function main (): Promise<void> {
   console.log(`bench — ${SECONDS} s per row; fake upstream answers at once (4 tokens, streamed); all on 127.0.0.1`)
   const goals: string[] = []
   const goal = (text: string, met: boolean): void => { goals.push(`  ${met ? 'met    ' : 'NOT met'}  ${text}`) }
-  for (const inFlight of [1, 64]) {
+  for (const inFlight of IN_FLIGHT) {
     const base = await runLoad('openai client -> fake (direct)', inFlight, SECONDS, directCall)
     const alone = await runLoad('client -> worker (no gateway)', inFlight, SECONDS, workerCall)
     const ours = await runLoad('client -> gateway -> worker', inFlight, SECONDS, meshCall)
@@ -113,6 +118,7 @@ async function main (): Promise<void> {
     else goal(`req/s at 64 in flight: ${ours.rps.toFixed(0)} = ${(ratio * 100).toFixed(1)}% of direct ${base.rps.toFixed(0)} (goal >= 90%)`, ratio >= 0.9)
   }
 
+  if (HELD_STREAMS === 0) return await finish(goals, client, mesh, local)
   // A second worker on the slow fake holds streams open: 1,000 at once through one gateway.
   startRole('inference', bootstrap, ['--data-dir', join(home, 'slow-worker'), '--openai-base-url', `http://127.0.0.1:${slowPort}/v1`, '--openai-model', 'gpt-fake-mini', '--concurrency', '2000', '--queue', '2000', '--no-cache'])
   for (let ready = false; !ready;) {
@@ -154,9 +160,12 @@ async function main (): Promise<void> {
       startRole('inference', bootstrap, ['--data-dir', join(home, 'one-slot'), '--ollama-url', `http://127.0.0.1:${ollamaPort}`, '--concurrency', '1', '--queue', '0', '--no-cache'])
     }
   })) console.log(line)
+  await finish(goals, client, mesh, local)
+}
+
+async function finish (goals: string[], client: HyperinferClient, mesh: MeshClient, local: { close (): Promise<void> }): Promise<void> {
   console.log('goals')
   for (const line of goals) console.log(line)
-
   await client.close()
   await mesh.close()
   await stopChildren()

@@ -20,7 +20,7 @@ export interface AdmitDeps {
   touches: { touch (keyId: string, userId: string): void }
 }
 
-/** A request past the key check, its limits and its quota, with its intent on the way to the log. */
+/** A request past the key check, its limits and its quota, with its intent journaled. */
 export interface Admission {
   readonly account: KeyLookup
   readonly requestId: string
@@ -31,8 +31,6 @@ export interface Admission {
   /** What the request was counted against, and when (for a refund). */
   readonly slot: { ids: string[], at: number } | null
   readonly reservation: Reservation | null
-  /** The intent's write: the answer waits for it. */
-  readonly intentWritten: Promise<void>
 }
 
 export function authenticate (accounts: AccountReplica, apiKey: string): KeyLookup {
@@ -94,11 +92,10 @@ function intent (deps: AdmitDeps, account: KeyLookup, model: string, promptText:
   const requestId = randomUUID()
   const at = new Date().toISOString()
   const promptSha256 = createHash('sha256').update(promptText).digest('hex')
-  const intentWritten = deps.usage.admit({
+  deps.usage.admit({
     id: requestId, at, userId: account.userId, keyId: account.keyId, model, promptSha256, reservedTokens: reservation?.tokens ?? 0
   })
-  intentWritten.catch(() => {})
-  return { account, requestId, model, at, promptSha256, slot, reservation, intentWritten }
+  return { account, requestId, model, at, promptSha256, slot, reservation }
 }
 
 export type RefundReason = 'queue_timeout' | 'queue_full' | 'unserved' | 'cancelled'

@@ -20,7 +20,7 @@ export function refundReason (err: HyperinferError): RefundReason {
 /**
  * Settles a request: a request a worker served is billed (its slot stays counted, the quota
  * settles to the tokens used); one no worker served is refunded. Either way it goes in the
- * usage log with its status and whether it was billed; the answer waits for its intent on disk.
+ * usage log with its status and whether it was billed (its intent was journaled at admission).
  */
 export async function bill (deps: BillDeps, admission: Admission, state: RelayState, cancelled: boolean): Promise<InferResult> {
   const wasServed = served(state)
@@ -50,7 +50,6 @@ export async function bill (deps: BillDeps, admission: Admission, state: RelaySt
   }
   // The final record goes in the next group commit, after the answer; a restart bills an intent left without one.
   deps.usage.settle(record)
-  await admission.intentWritten
   if (failure) throw failure
   return {
     ...passedThrough(state.final),

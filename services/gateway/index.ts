@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { accessFor } from '../../shared/accounts/node-access.js'
 import { AccountReplica } from '../../shared/accounts/replica.js'
 import type { GatewayConfig } from '../../shared/config/gateway.js'
@@ -12,6 +13,7 @@ import { KeyTouches } from './key-touches.js'
 import { SlidingWindowLimiter } from './rate-limiter.js'
 import { TokenQuota, utcDay } from './token-quota.js'
 import { UsageLog } from './usage-log.js'
+import { IntentJournal } from './intent-journal.js'
 import { WorkerPool } from './worker-pool.js'
 import { capacityFetcher, startDispatch } from './dispatch.js'
 import { logUnapprovedWorkers } from './unapproved-workers.js'
@@ -65,12 +67,15 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
   try {
     const accounts = await new AccountReplica(node, { authKey: options.authKey }).open()
     node.access.attach(accounts.nodes)
+    const { journal, leftover, leftoverFiles } = IntentJournal.open(join(options.dataDir, 'intents'))
     const usage = new UsageLog(await node.ownBee('usage'), {
+      journal,
       maxBatch: config.usageBatch,
       onError: err => { node.log.error({ err }, 'usage records not written; a restart bills their intents at the reservation') }
     })
     const limiter = new SlidingWindowLimiter(HOUR_MS)
     const quota = new TokenQuota()
+    await usage.recover(leftover, leftoverFiles)
     await restoreFromLog(usage, limiter, quota)
     pool = new WorkerPool({ discovery: node.discovery, isApproved: id => accounts.isWorkerApproved(id), log: node.log, metrics: node.metrics, fetchCapacity: capacityFetcher(node) })
     const dispatch = startDispatch(pool, node, config)
@@ -101,6 +106,7 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
         dispatch.close()
         workerPool.close()
         await usage.drain()
+        journal.close()
         accounts.close()
         await node.close()
       }
@@ -111,16 +117,12 @@ export async function createGatewayNode (options: GatewayNodeOptions): Promise<G
   }
 }
 
-/**
- * After a restart: intents the previous process admitted but never settled are billed at their
- * reservation, then limits and quotas continue from the request log instead of starting over.
- */
+/** After a restart, limits and quotas continue from the request log instead of starting over. */
 async function restoreFromLog (usage: UsageLog, limiter: SlidingWindowLimiter, quota: TokenQuota): Promise<void> {
   const now = Date.now()
   const today = utcDay(now)
   const windowStart = new Date(Math.min(now - HOUR_MS, Date.parse(today))).toISOString()
-  const pendingSince = await usage.pendingSince()
-  await usage.settleAbandoned(pendingSince !== null && pendingSince < windowStart ? pendingSince : windowStart)
+  await usage.settleLegacyIntents()
   const byKey = new Map<string, number[]>()
   for await (const record of usage.requestsSince(windowStart)) {
     // Refunded requests (no worker served them) count against nothing.

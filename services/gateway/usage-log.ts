@@ -1,4 +1,5 @@
 import type { Bee } from '../../shared/store/bees.js'
+import { removeSegments, type IntentJournal, type RequestIntent } from './intent-journal.js'
 import { utcDay } from './token-quota.js'
 
 /** 'PENDING' is an intent not settled yet; 'UNSETTLED' one a restart billed at its reservation. */
@@ -25,17 +26,6 @@ export interface RequestRecord {
   [extra: string]: unknown
 }
 
-/** What is known when a request is admitted, before any worker is called. */
-export interface RequestIntent {
-  id: string
-  at: string
-  userId: string
-  keyId: string
-  model: string
-  promptSha256: string
-  reservedTokens: number
-}
-
 /** Per user and UTC day: requests and tokens by model. */
 export interface DailyCounter {
   requests: number
@@ -46,10 +36,9 @@ export interface DailyCounter {
 
 type UsageValue = RequestRecord | DailyCounter | string
 
-interface Waiter { resolve (): void, reject (err: Error): void }
-interface QueuedIntent extends Waiter { intent: RequestIntent }
+export type { RequestIntent } from './intent-journal.js'
 
-/** Where the oldest intent that was not settled yet is; a restart scans the log from there. */
+/** Where a log written before the intent journal has its oldest unsettled intent. */
 const PENDING_SINCE_KEY = 'meta/pending-since'
 
 const requestKey = (r: { at: string, id: string }): string => `requests/${r.at}/${r.id}`
@@ -57,51 +46,66 @@ const userIndexKey = (r: { userId: string, at: string, id: string }): string => 
 const dailyKey = (userId: string, day: string): string => `daily/${userId}/${day}`
 
 /**
- * The gateway's usage Hyperbee, written by group commit, in two steps per request:
- * - `admit()` writes the intent (who, which model, the worst case reserved) while the worker
- *   runs; the answer waits for it, so an acknowledged request is always on disk;
- * - `settle()` replaces it by the final record and adds it to the daily counter in the next
- *   group commit, after the answer has gone out.
- * A restart bills intents that were never settled at their reservation (`settleAbandoned`).
- * Per request: the record (written twice) and a one-word per-user index entry; daily counters
- * are written once per batch.
+ * The gateway's usage Hyperbee, written by group commit. A request's intent (who, which model,
+ * the worst case reserved) goes to the intent journal at admission, off the Hyperbee; `settle()`
+ * queues its final record, written with the daily counters in the next group commit (at most
+ * `flushDelayMs` after the answer). A restart bills journal intents that never reached the
+ * Hyperbee at their reservation (`recover`). Per request: the record and a one-word per-user
+ * index entry; daily counters are written once per batch.
  */
 export class UsageLog {
   readonly bee: Bee<UsageValue>
-  private intents: QueuedIntent[] = []
+  private readonly journal: IntentJournal | null
   private settlements: RequestRecord[] = []
   private flushing: Promise<void> | null = null
+  private timer: NodeJS.Timeout | null = null
   private readonly counters = new Map<string, DailyCounter>()
-  /** Admitted and not settled yet, by id: their admission time bounds the restart scan. */
-  private readonly open = new Map<string, string>()
   private readonly maxBatch: number
+  private readonly flushDelayMs: number
   private readonly onError: (err: Error) => void
 
-  constructor (bee: Bee<UsageValue>, { maxBatch = 500, onError = () => {} }: { maxBatch?: number, onError?: (err: Error) => void } = {}) {
+  constructor (bee: Bee<UsageValue>, { journal = null, maxBatch = 500, flushDelayMs = 20, onError = () => {} }: { journal?: IntentJournal | null, maxBatch?: number, flushDelayMs?: number, onError?: (err: Error) => void } = {}) {
     this.bee = bee
+    this.journal = journal
     this.maxBatch = maxBatch
+    this.flushDelayMs = flushDelayMs
     this.onError = onError
   }
 
-  /** Writes the intent; resolves once it is flushed. */
-  admit (intent: RequestIntent): Promise<void> {
-    this.open.set(intent.id, intent.at)
-    const written = new Promise<void>((resolve, reject) => {
-      this.intents.push({ intent, resolve, reject })
-    })
-    this.kick()
-    return written
+  /** Records the intent; it is on its way to disk when this returns. */
+  admit (intent: RequestIntent): void {
+    this.journal?.append(intent)
   }
 
   /** Queues the final record for the next group commit; failures go to `onError` (a restart bills the intent). */
   settle (record: RequestRecord): void {
     this.settlements.push(record)
-    this.kick()
+    if (this.settlements.length >= this.maxBatch) this.kick()
+    else this.timer ??= setTimeout(() => { this.kick() }, this.flushDelayMs)
   }
 
   /** Resolves when everything queued so far is written. */
   async drain (): Promise<void> {
+    if (this.settlements.length > 0) this.kick()
     while (this.flushing) await this.flushing
+  }
+
+  /**
+   * After a restart: intents a previous process journaled whose final record never reached the
+   * Hyperbee are billed at their reservation (the worker's report was lost with the process),
+   * so nothing acknowledged goes unbilled. Returns the records it settled.
+   */
+  async recover (leftover: readonly RequestIntent[], files: readonly string[]): Promise<RequestRecord[]> {
+    const abandoned: RequestRecord[] = []
+    for (const intent of leftover) {
+      const stored = (await this.bee.get(requestKey(intent)))?.value as RequestRecord | undefined
+      if (stored && stored.status !== 'PENDING') continue
+      abandoned.push(unsettled({ ...intent, worker: null, promptTokens: 0, completionTokens: 0, latencyMs: 0, ttftMs: null, status: 'PENDING' }))
+    }
+    for (const record of abandoned) this.settle(record)
+    await this.drain()
+    removeSegments(files)
+    return abandoned
   }
 
   async dailyCounter (userId: string, day: string): Promise<DailyCounter | null> {
@@ -133,43 +137,38 @@ export class UsageLog {
     }
   }
 
-  /** Where a restart must start reading the log to find every intent that was never settled. */
-  async pendingSince (): Promise<string | null> {
-    return ((await this.bee.get(PENDING_SINCE_KEY))?.value as string | undefined) ?? null
-  }
-
   /**
-   * After a restart: every intent admitted at or after `since` that was never settled is billed
-   * at its reservation (the worker's report was lost with the process), so nothing acknowledged
-   * goes unbilled. Returns the records it settled.
+   * A log written before the intent journal kept intents in the Hyperbee, marking where the
+   * oldest unsettled one was: those never settled are billed at their reservation, once.
    */
-  async settleAbandoned (since: string): Promise<RequestRecord[]> {
+  async settleLegacyIntents (): Promise<RequestRecord[]> {
+    const since = (await this.bee.get(PENDING_SINCE_KEY))?.value as string | undefined
+    if (since === undefined) return []
     const abandoned: RequestRecord[] = []
     for await (const record of this.requestsSince(since)) {
-      if (record.status !== 'PENDING' || this.open.has(record.id)) continue
-      const reserved = record.reservedTokens ?? 0
-      abandoned.push({ ...record, status: 'UNSETTLED', promptTokens: 0, completionTokens: reserved, billed: true })
+      if (record.status === 'PENDING') abandoned.push(unsettled(record))
     }
     for (const record of abandoned) this.settle(record)
     await this.drain()
+    await this.bee.del(PENDING_SINCE_KEY)
     return abandoned
   }
 
   private kick (): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
     this.flushing ??= this.flushLoop()
   }
 
   private async flushLoop (): Promise<void> {
     try {
-      while (this.intents.length > 0 || this.settlements.length > 0) {
-        const intents = this.intents.splice(0, this.maxBatch)
-        const settlements = this.takeSettlements()
+      while (this.settlements.length > 0) {
+        const settlements = this.settlements.splice(0, this.maxBatch)
         try {
-          await this.writeBatch(intents.map(q => q.intent), settlements)
-          for (const q of intents) q.resolve()
+          await this.writeBatch(settlements)
+          this.journal?.release(settlements.map(r => r.id))
         } catch (err) {
-          for (const q of intents) q.reject(err as Error)
-          if (settlements.length > 0) this.onError(err as Error)
+          this.onError(err as Error)
         }
       }
     } finally {
@@ -177,22 +176,8 @@ export class UsageLog {
     }
   }
 
-  /** Up to maxBatch settlements, never one whose intent is still queued (it would land before its intent). */
-  private takeSettlements (): RequestRecord[] {
-    const waiting = this.intents.length > 0 ? new Set(this.intents.map(q => q.intent.id)) : null
-    const taken: RequestRecord[] = []
-    const kept: RequestRecord[] = []
-    for (const record of this.settlements) {
-      if (taken.length < this.maxBatch && !waiting?.has(record.id)) taken.push(record)
-      else kept.push(record)
-    }
-    this.settlements = kept
-    return taken
-  }
-
-  private async writeBatch (intents: RequestIntent[], settlements: RequestRecord[]): Promise<void> {
+  private async writeBatch (settlements: RequestRecord[]): Promise<void> {
     const touched = await this.countersAfter(settlements)
-    const settledIds = new Set(settlements.map(r => r.id))
     const batch = this.bee.batch()
     let puts = 0
     // Puts on cached tree nodes never yield: without a pause now and then a big batch would hold
@@ -201,21 +186,11 @@ export class UsageLog {
       await batch.put(key, value)
       if (++puts % 32 === 0) await new Promise(resolve => setImmediate(resolve))
     }
-    for (const intent of intents) {
-      // Settled in this same batch: the final record replaces the intent anyway.
-      if (!settledIds.has(intent.id)) {
-        await put(requestKey(intent), {
-          ...intent, worker: null, promptTokens: 0, completionTokens: 0, latencyMs: 0, ttftMs: null, status: 'PENDING'
-        } satisfies RequestRecord)
-      }
-      await put(userIndexKey(intent), requestKey(intent))
+    for (const record of settlements) {
+      await put(requestKey(record), record)
+      await put(userIndexKey(record), requestKey(record))
     }
-    for (const record of settlements) await put(requestKey(record), record)
     for (const [key, counter] of touched) await put(key, counter)
-    for (const id of settledIds) this.open.delete(id)
-    let oldestOpen: string | null = null
-    for (const at of this.open.values()) if (oldestOpen === null || at < oldestOpen) oldestOpen = at
-    await batch.put(PENDING_SINCE_KEY, oldestOpen ?? new Date().toISOString())
     await batch.flush()
     for (const [key, counter] of touched) this.counters.set(key, counter)
     if (this.counters.size > 10_000) this.counters.clear()
@@ -243,4 +218,9 @@ export class UsageLog {
     }
     return touched
   }
+}
+
+/** An intent whose worker report was lost: billed at its reservation. */
+function unsettled (record: RequestRecord): RequestRecord {
+  return { ...record, status: 'UNSETTLED', promptTokens: 0, completionTokens: record.reservedTokens ?? 0, billed: true }
 }

@@ -1,4 +1,0 @@
-import { runRoleMain } from '../../shared/runner.js'
-import { program } from './program.js'
-
-runRoleMain(program)

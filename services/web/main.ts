@@ -1,4 +1,0 @@
-import { program } from './program.js'
-import { runRoleMain } from '../../shared/runner.js'
-
-runRoleMain(program)
