@@ -9,8 +9,8 @@ export function globalOptions (cmd: Command): Record<string, unknown> {
 
 // Config (zod) and the mesh (hyperdht & co.) load only in commands that use them: `--help` stays instant.
 export async function cliConfig (cmd: Command): Promise<Config> {
-  const [{ loadConfig }, { meshConfigFlags }] = await Promise.all([import('../shared/config/index.js'), import('../shared/runner.js')])
-  return loadConfig({ flags: meshConfigFlags(globalOptions(cmd)) })
+  const [{ loadConfig }, { meshConfigFromFlags }] = await Promise.all([import('../shared/config/index.js'), import('../shared/config/network.js')])
+  return loadConfig({ flags: meshConfigFromFlags(globalOptions(cmd)) })
 }
 
 export function wantsJson (cmd: Command): boolean {

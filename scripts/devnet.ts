@@ -1,7 +1,7 @@
 // `npm start`: a local mesh on 127.0.0.1 — a DHT bootstrap in this process and one process
 // per role — with data under ./.hyperinfer (HYPERINFER_HOME). A role that crashes is restarted
 // with backoff (5 restarts a minute at most). Ctrl-C stops everything.
-import { existsSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import goodbye from 'graceful-goodbye'
 import { devnetFile, readDevnetInfo, writeDevnetInfo } from '../shared/config/network.js'
@@ -32,17 +32,17 @@ const nodeArgs = (process.env.DEVNET_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 function startRole (role: Role, args: string[]): void {
   // Compiled (npm start) the children run from dist/ without tsx; from source (tests) through tsx.
-  const { file, execArgv } = programEntry(`services/${role}/main`)
+  const { file, execArgv } = programEntry('services/main')
   supervisor.start({
     name: role,
     command: process.execPath,
-    args: [...execArgv, ...nodeArgs, file, '--home', home, ...args],
+    args: [...execArgv, ...nodeArgs, file, role, '--home', home, ...args],
     cwd: root,
     env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }
   })
 }
 
-const roles = devnetRoles(root).filter(r => existsSync(programEntry(`services/${r.role}/main`).file))
+const roles = devnetRoles(root)
 for (const { role, args } of roles) startRole(role, args)
 
 const client = new MeshClient({ network: { name: network }, bootstrap: bootstrap.bootstrap })

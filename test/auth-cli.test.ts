@@ -1,7 +1,7 @@
 import t from 'tap'
 import { statSync } from 'node:fs'
 import { AccountReplica } from '../shared/accounts/replica.js'
-import { createAuthNode } from '../services/auth/index.js'
+import { createAuthNode } from '../services/auth/role.js'
 import { lastApiKey, readSession, sessionFile } from '../client-cli/session.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { runCli, writeTestDevnet } from './helpers/cli.js'
@@ -11,7 +11,7 @@ t.setTimeout(300_000)
 
 t.test('the CLI flow: register, login, keys create/list/revoke/rotate, seen by a replica', async t => {
   const mesh = await createTestMesh(t)
-  const auth = await createAuthNode({ dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, auth: { scrypt: { N: 1024, r: 8, p: 1 } } })
+  const auth = await createAuthNode({ dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, config: { scrypt: { N: 1024, r: 8, p: 1 } } })
   mesh.closeLater(() => auth.close())
   const home = mesh.dir('home')
   const configDir = mesh.dir('config')

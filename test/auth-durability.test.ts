@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { AccountReplica } from '../shared/accounts/replica.js'
 import * as api from '../shared/schemas/auth.js'
-import { createAuthNode, type AuthNode } from '../services/auth/index.js'
+import { createAuthNode, type AuthNode } from '../services/auth/role.js'
 import { createTestMesh, type TestMesh } from './helpers/mesh.js'
 
 const FAST = { scrypt: { N: 1024, r: 8, p: 1 } }
@@ -21,7 +21,7 @@ function occurrences (files: string[], needle: string): string[] {
 }
 
 async function startAuth (mesh: TestMesh, dataDir: string): Promise<AuthNode> {
-  return createAuthNode({ dataDir, network: mesh.network, bootstrap: mesh.bootstrap, auth: FAST })
+  return createAuthNode({ dataDir, network: mesh.network, bootstrap: mesh.bootstrap, config: FAST })
 }
 
 t.test('restart keeps every user and key; a replica answers while the auth node is down; no secret on disk', async t => {
@@ -78,7 +78,7 @@ t.test('failed logins back off per account and client, then per client; other cl
     dataDir: mesh.dir('auth'),
     network: mesh.network,
     bootstrap: mesh.bootstrap,
-    auth: { ...FAST, loginThrottle: { maxFailuresPerUser: 3, maxFailuresPerCaller: 6, maxFailuresPerAccount: 20, baseBackoffMs: 300, maxBackoffMs: 400, windowMs: 60_000 } }
+    config: { ...FAST, loginThrottle: { maxFailuresPerUser: 3, maxFailuresPerCaller: 6, maxFailuresPerAccount: 20, baseBackoffMs: 300, maxBackoffMs: 400, windowMs: 60_000 } }
   })
   mesh.closeLater(() => auth.close())
   const caller = await mesh.node({ role: 'web', announce: false })

@@ -4,7 +4,7 @@ import { ERROR_CODES } from '../shared/errors.js'
 import type { MeshNode } from '../shared/mesh/mesh-node.js'
 import * as api from '../shared/schemas/auth.js'
 import { health } from '../shared/schemas/mesh.js'
-import { createAuthNode } from '../services/auth/index.js'
+import { createAuthNode } from '../services/auth/role.js'
 import { createTestMesh } from './helpers/mesh.js'
 
 const PER_METHOD = 1000
@@ -62,7 +62,7 @@ function fieldsOf (def: { request: unknown }): string[] {
 
 t.test('1,000 malformed payloads to each auth method: each gets a coded error, the node stays up', async t => {
   const mesh = await createTestMesh(t)
-  const auth = await createAuthNode({ dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, auth: { scrypt: { N: 1024, r: 8, p: 1 } } })
+  const auth = await createAuthNode({ dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, config: { scrypt: { N: 1024, r: 8, p: 1 } } })
   mesh.closeLater(() => auth.close())
   const caller = await mesh.node({ role: 'gateway', announce: false })
   // auth.touchKeys is for approved gateways only: approve this one so its payloads reach validation.

@@ -2,7 +2,7 @@ import t from 'tap'
 import { SignJWT } from 'jose'
 import { AccountReplica } from '../shared/accounts/replica.js'
 import * as api from '../shared/schemas/auth.js'
-import { createAuthNode } from '../services/auth/index.js'
+import { createAuthNode } from '../services/auth/role.js'
 import { createTestMesh } from './helpers/mesh.js'
 
 const JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789'
@@ -10,7 +10,7 @@ const FAST = { scrypt: { N: 1024, r: 8, p: 1 }, jwtSecret: JWT_SECRET }
 
 t.test('register, login, keys, revocation seen by a replica, and the error cases', async t => {
   const mesh = await createTestMesh(t)
-  const auth = await createAuthNode({ dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, auth: { ...FAST, admins: ['root'] } })
+  const auth = await createAuthNode({ dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, config: { ...FAST, admins: ['root'] } })
   mesh.closeLater(() => auth.close())
   const caller = await mesh.node({ role: 'web', announce: false })
   const gateway = await mesh.node({ role: 'gateway', announce: false })
@@ -123,7 +123,7 @@ t.test('autoApproveWorkers (the devnet) approves inference workers it finds; con
   const configured = 'c'.repeat(64)
   const auth = await createAuthNode({
     dataDir: mesh.dir('auth'), network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 200,
-    auth: { ...FAST, autoApproveWorkers: true, approvedWorkers: [configured] }
+    config: { ...FAST, autoApproveWorkers: true, approvedWorkers: [configured] }
   })
   mesh.closeLater(() => auth.close())
   const gateway = await mesh.node({ role: 'gateway', announce: false })

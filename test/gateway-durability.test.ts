@@ -1,7 +1,7 @@
 import t from 'tap'
-import { createAuthNode } from '../services/auth/index.js'
-import { createGatewayNode } from '../services/gateway/index.js'
-import { createInferenceNode } from '../services/inference/index.js'
+import { createAuthNode } from '../services/auth/role.js'
+import { createGatewayNode } from '../services/gateway/role.js'
+import { createInferenceNode } from '../services/inference/role.js'
 import type { DailyCounter, RequestRecord } from '../services/gateway/usage-log.js'
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
@@ -17,11 +17,11 @@ t.test('after kill -9 of the gateway under load, every acknowledged request is i
   process.env.OPENAI_API_KEY ??= 'sk-test'
   const mesh = await createTestMesh(t)
   const base = { network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 300 }
-  const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), auth: { scrypt: { N: 1024, r: 8, p: 1 }, autoApproveWorkers: true } })
+  const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), config: { scrypt: { N: 1024, r: 8, p: 1 }, autoApproveWorkers: true } })
   mesh.closeLater(() => auth.close())
   const fake = await startFakeOpenAI()
   mesh.closeLater(() => fake.close())
-  const worker = await createInferenceNode({ ...base, dataDir: mesh.dir('worker'), inference: { openaiBaseUrl: `${fake.url}/v1`, openaiModels: [MODEL], concurrency: 64, queueSize: 1000 } })
+  const worker = await createInferenceNode({ ...base, dataDir: mesh.dir('worker'), config: { openaiBaseUrl: `${fake.url}/v1`, openaiModels: [MODEL], concurrency: 64, queueSize: 1000 } })
   mesh.closeLater(() => worker.close())
 
   const client = new MeshClient({ network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 300 })
@@ -111,7 +111,7 @@ t.test('after kill -9 of the gateway under load, every acknowledged request is i
 t.test('intents admitted and never settled are billed at their reservation on the next start', async t => {
   const mesh = await createTestMesh(t)
   const base = { network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 300 }
-  const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), auth: { scrypt: { N: 1024, r: 8, p: 1 } } })
+  const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), config: { scrypt: { N: 1024, r: 8, p: 1 } } })
   mesh.closeLater(() => auth.close())
   const dataDir = mesh.dir('gateway')
   const first = await createGatewayNode({ ...base, dataDir })

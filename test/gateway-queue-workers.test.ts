@@ -78,7 +78,7 @@ t.test('two gateways share one worker slot and no worker queue: a request that l
   const fake = await startFakeOpenAI({ tokenDelayMs: 5, reply: LONG_REPLY })
   t.teardown(() => fake.close())
   const worker = await platform.worker({ openaiBaseUrl: `${fake.url}/v1`, openaiModels: [FAKE_MODEL], concurrency: 1, queueSize: 0 })
-  const { createGatewayNode } = await import('../services/gateway/index.js')
+  const { createGatewayNode } = await import('../services/gateway/role.js')
   const second = await createGatewayNode({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, dataDir: platform.mesh.dir('gateway2'), config: { discoveryIntervalMs: 300 } })
   platform.mesh.closeLater(() => second.close())
   await untilServed(platform.gateway, FAKE_MODEL)

@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import t from 'tap'
 import { loadConfig } from '../shared/config/index.js'
-import { program } from '../services/inference/program.js'
+import { inferenceRole } from '../services/inference/role.js'
 import { backendConfigs, BUNDLED_MODEL } from '../services/inference/backends/index.js'
 import { parseRetryAfter } from '../services/inference/backends/upstream.js'
 import { ResponseCache } from '../services/inference/cache.js'
@@ -9,9 +9,9 @@ import { Limiter } from '../services/inference/limiter.js'
 
 function flagsOf (argv: string[]): Record<string, unknown> {
   const cmd = new Command()
-  program.options?.(cmd)
+  inferenceRole.flags?.declare(cmd)
   cmd.parse(argv, { from: 'user' })
-  return program.configFlags?.(cmd.opts()) ?? {}
+  return inferenceRole.flags?.toConfig(cmd.opts()) ?? {}
 }
 
 t.test('flags, env and defaults become backends', async t => {

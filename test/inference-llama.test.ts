@@ -3,7 +3,7 @@ import t from 'tap'
 import { getLlama, LlamaCompletion } from 'node-llama-cpp'
 import { health } from '../shared/schemas/mesh.js'
 import { inferenceModels, inferenceModelStatus, inferenceRun } from '../shared/schemas/inference.js'
-import { createInferenceNode } from '../services/inference/index.js'
+import { createInferenceNode } from '../services/inference/role.js'
 import { BUNDLED_MODEL } from '../services/inference/backends/index.js'
 import { createTestMesh } from './helpers/mesh.js'
 
@@ -28,7 +28,7 @@ t.test('the bundled stories260K model through the worker RPC matches node-llama-
     dataDir: mesh.dir('inference'),
     network: mesh.network,
     bootstrap: mesh.bootstrap,
-    inference: { llamaModel: BUNDLED_MODEL, maxTokens: 256 }
+    config: { llamaModel: BUNDLED_MODEL, maxTokens: 256 }
   })
   mesh.closeLater(() => worker.close())
   const caller = await mesh.node({ role: 'gateway' })
@@ -90,6 +90,6 @@ t.test('the bundled stories260K model through the worker RPC matches node-llama-
 t.test('a missing model file is a clear error naming the path', async t => {
   const mesh = await createTestMesh(t)
   const missing = join(mesh.dir('models'), 'missing.gguf')
-  await t.rejects(createInferenceNode({ dataDir: mesh.dir('inference'), network: mesh.network, bootstrap: mesh.bootstrap, inference: { llamaModel: missing } }),
+  await t.rejects(createInferenceNode({ dataDir: mesh.dir('inference'), network: mesh.network, bootstrap: mesh.bootstrap, config: { llamaModel: missing } }),
     { code: 'MODEL_UNAVAILABLE', message: new RegExp(`not found: ${missing}.*--llama-model`) })
 })

@@ -4,7 +4,7 @@ import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { DEFAULT_REPLY, tokenize, sleep, type FakeServer } from '../scripts/fakes/common.js'
 import { inferenceEmbed, inferenceModels, inferenceRun, type RunRequest } from '../shared/schemas/inference.js'
 import type { PeerClient } from '../shared/mesh/rpc-client.js'
-import { createInferenceNode, type InferenceNode } from '../services/inference/index.js'
+import { createInferenceNode, type InferenceNode } from '../services/inference/role.js'
 import { createTestMesh } from './helpers/mesh.js'
 
 const LONG_REPLY = Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ')
@@ -22,7 +22,7 @@ async function setup (t: { teardown (fn: () => unknown): void }, limits: { concu
     network: mesh.network,
     bootstrap: mesh.bootstrap,
     env: { FAKE_OPENAI_KEY: 'sk-test' },
-    inference: {
+    config: {
       ...limits,
       timeouts: { firstByteMs: 600, idleMs: 400 },
       backends: [

@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { createAuthNode } from '../services/auth/index.js'
-import { createGatewayNode } from '../services/gateway/index.js'
+import { createAuthNode } from '../services/auth/role.js'
+import { createGatewayNode } from '../services/gateway/role.js'
 import { HyperinferError } from '../shared/errors.js'
 import { freeUdpPort, startBootstrapNodes } from '../shared/mesh/bootstrap.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
@@ -56,7 +56,7 @@ t.test('a starting gateway answers UNAVAILABLE with a retry hint, never UNKNOWN_
   })()
   const starting = createGatewayNode({ dataDir, network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, config: { discoveryIntervalMs: 300 } })
   await within('the starting gateway is seen refusing with UNAVAILABLE', 20_000, () => retryHints > 0)
-  const auth = await createAuthNode({ dataDir: authDir, network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, refreshIntervalMs: 300, auth: { scrypt: { N: 1024, r: 8, p: 1 } } })
+  const auth = await createAuthNode({ dataDir: authDir, network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, refreshIntervalMs: 300, config: { scrypt: { N: 1024, r: 8, p: 1 } } })
   t.teardown(() => auth.close())
   const gateway = await starting
   t.teardown(() => gateway.close())

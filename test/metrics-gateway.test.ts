@@ -1,7 +1,7 @@
 import t from 'tap'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { infer, usage } from '../shared/schemas/gateway.js'
-import { createMetricsNode } from '../services/metrics/index.js'
+import { createMetricsNode } from '../services/metrics/role.js'
 import { BUNDLED_MODEL, createPlatform, untilServed } from './helpers/platform.js'
 import { until } from './helpers/until.js'
 
@@ -24,9 +24,8 @@ t.test('after N inference requests through a real gateway, /metrics counts them 
     dataDir: platform.mesh.dir('metrics'),
     network: platform.mesh.network,
     bootstrap: platform.mesh.bootstrap,
-    port: 0,
-    scrapeIntervalMs: 200,
-    refreshIntervalMs: 300
+    refreshIntervalMs: 300,
+    config: { port: 0, scrapeIntervalMs: 200 }
   })
   platform.mesh.closeLater(() => metrics.close())
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { systemHealth, type MeshNodeHealth } from '../shared/schemas/metrics.js'
-import { createMetricsNode } from '../services/metrics/index.js'
+import { createMetricsNode } from '../services/metrics/role.js'
 import type { StatusReport } from '../client-cli/commands/status.js'
 import { runCli, writeTestDevnet } from './helpers/cli.js'
 import { createTestMesh } from './helpers/mesh.js'

@@ -2,7 +2,7 @@ import t from 'tap'
 import pino from 'pino'
 import { logUnapprovedWorkers } from '../services/gateway/unapproved-workers.js'
 import { logApprovalState } from '../services/inference/approval-notice.js'
-import { createInferenceNode } from '../services/inference/index.js'
+import { createInferenceNode } from '../services/inference/role.js'
 import type { Logger } from '../shared/log.js'
 import { warnWhenAlone } from '../shared/mesh/alone-warning.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
@@ -30,7 +30,7 @@ t.test('approval, told to the operator: worker waits then says approved; gateway
     refreshIntervalMs: 300,
     dataDir: platform.mesh.dir('worker'),
     log: workerLog.log,
-    inference: { llamaModel: BUNDLED_MODEL }
+    config: { llamaModel: BUNDLED_MODEL }
   })
   platform.mesh.closeLater(() => worker.close())
   const key = worker.publicKey.toString('hex')

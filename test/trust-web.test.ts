@@ -5,7 +5,7 @@ import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { unary, streaming } from '../shared/mesh/rpc-server.js'
 import { accountsInfo, approvedNodes, changePassword, createKey, login, register, whoami } from '../shared/schemas/auth.js'
 import { infer, usage } from '../shared/schemas/gateway.js'
-import { createWebNode, type WebNode } from '../services/web/index.js'
+import { createWebNode, type WebNode } from '../services/web/role.js'
 import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
 
 const MODEL = 'gpt-fake'
@@ -54,7 +54,7 @@ async function browserLogin (t: Test, web: WebNode, username: string, from = '12
 
 async function pinnedWeb (t: Test, platform: Platform): Promise<WebNode> {
   const authKey = platform.auth.node.publicKey
-  const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, port: 0, refreshIntervalMs: 300, authKey })
+  const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, config: { port: 0 }, refreshIntervalMs: 300, authKey })
   platform.mesh.closeLater(() => web.close())
   await platform.auth.store.setNode('web', web.node.publicKey.toString('hex'), true, 'test operator')
   const deadline = Date.now() + 15_000

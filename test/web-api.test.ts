@@ -5,7 +5,8 @@ import { HyperinferError, type ErrorCode } from '../shared/errors.js'
 import { unary } from '../shared/mesh/rpc-server.js'
 import { quota } from '../shared/schemas/gateway.js'
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
-import { createWebNode } from '../services/web/index.js'
+import type { WebConfig } from '../shared/config/web.js'
+import { createWebNode } from '../services/web/role.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
 
@@ -45,8 +46,8 @@ class Browser {
   }
 }
 
-async function startWeb (t: Test, platform: { mesh: Platform['mesh'] }, extra: Record<string, unknown> = {}) {
-  const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, port: 0, refreshIntervalMs: 300, ...extra })
+async function startWeb (t: Test, platform: { mesh: Platform['mesh'] }, extra: Partial<WebConfig> = {}) {
+  const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, refreshIntervalMs: 300, config: { port: 0, ...extra } })
   platform.mesh.closeLater(() => web.close())
   return web
 }

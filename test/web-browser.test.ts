@@ -2,8 +2,8 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HyperinferClient } from '../client-cli/client.js'
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
-import { createMetricsNode } from '../services/metrics/index.js'
-import { createWebNode } from '../services/web/index.js'
+import { createMetricsNode } from '../services/metrics/role.js'
+import { createWebNode } from '../services/web/role.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { launchBrowser } from './helpers/browser.js'
 import { createPlatform, untilServed } from './helpers/platform.js'
@@ -24,9 +24,9 @@ t.test('a person registers, makes a key, uses it, sees it on the dashboard, revo
   t.teardown(() => fake.close())
   await platform.worker({ openaiBaseUrl: `${fake.url}/v1`, openaiModels: [MODEL] })
   const base = { network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, refreshIntervalMs: 300 }
-  const metrics = await createMetricsNode({ ...base, dataDir: platform.mesh.dir('metrics'), port: 0, scrapeIntervalMs: 500 })
+  const metrics = await createMetricsNode({ ...base, dataDir: platform.mesh.dir('metrics'), config: { port: 0, scrapeIntervalMs: 500 } })
   platform.mesh.closeLater(() => metrics.close())
-  const web = await createWebNode({ ...base, dataDir: platform.mesh.dir('web'), port: 0 })
+  const web = await createWebNode({ ...base, dataDir: platform.mesh.dir('web'), config: { port: 0 } })
   platform.mesh.closeLater(() => web.close())
   await untilServed(platform.gateway, MODEL)
 

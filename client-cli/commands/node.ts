@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
-import { ROLES, type Role } from '../../shared/mesh/topic.js'
+import { ROLES, type NodeRole } from '../../shared/mesh/topic.js'
 import { HyperinferError } from '../../shared/errors.js'
-import type { RoleProgram } from '../../shared/runner.js'
 import { globalOptions } from '../context.js'
 import { keepProcessAlive } from '../output.js'
 
@@ -43,11 +42,12 @@ export function registerNodeCommands (program: Command): void {
       if (!(ROLES as readonly string[]).includes(role)) {
         throw new HyperinferError('INVALID_ARGUMENT', `unknown role "${role}": one of ${ROLES.join(', ')}, bootstrap`)
       }
-      const [{ program: roleProgram }, { runRole }] = await Promise.all([
-        import(`../../services/${role as Role}/program.js`) as Promise<{ program: RoleProgram }>,
-        import('../../shared/runner.js')
+      const [{ ROLE_DEFINITIONS }, { runRoleCommand }] = await Promise.all([
+        import('../../services/roles.js'),
+        import('../../shared/role/run-role.js')
       ])
+      const definition = await ROLE_DEFINITIONS[role as NodeRole]()
       keepProcessAlive()
-      await runRole(roleProgram, argv)
+      await runRoleCommand(definition, argv)
     })
 }

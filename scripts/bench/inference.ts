@@ -44,8 +44,8 @@ async function directRun (): Promise<Run> {
 const bootstrap = await startLocalBootstrap()
 const dataDir = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-inference-'))
 const boot = bootstrap.bootstrap.map(b => `${b.host}:${b.port}`).join(',')
-const entry = programEntry('services/inference/main')
-const child = spawn(process.execPath, [...entry.execArgv, entry.file,
+const entry = programEntry('services/main')
+const child = spawn(process.execPath, [...entry.execArgv, entry.file, 'inference',
   '--bootstrap', boot, '--network', 'bench-inference', '--data-dir', dataDir, '--log-level', 'warn',
   '--llama-model', BUNDLED_MODEL, '--llama-threads', '1', '--no-cache', '--max-tokens', String(MAX_TOKENS)], { stdio: ['ignore', 'inherit', 'inherit'] })
 const client = new MeshClient({ network: { name: 'bench-inference' }, bootstrap: bootstrap.bootstrap, refreshIntervalMs: 500 })

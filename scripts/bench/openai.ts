@@ -46,7 +46,7 @@ function spawnProgram (script: string, args: string[]): ChildProcess {
 }
 
 function startRole (role: Role, bootstrap: string, args: string[] = []): ChildProcess {
-  return spawnProgram(`services/${role}/main`, ['--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
+  return spawnProgram('services/main', [role, '--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
 }
 
 async function until (what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {

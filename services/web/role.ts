@@ -1,117 +1,77 @@
 import type { FastifyInstance } from 'fastify'
-import { accessFor } from '../../shared/accounts/node-access.js'
-import { AccountReplica } from '../../shared/accounts/replica.js'
-import { webSection, type WebConfig } from '../../shared/config/web.js'
-import type { Logger } from '../../shared/log.js'
-import type { BootstrapNode } from '../../shared/mesh/dht.js'
-import { MeshNode } from '../../shared/mesh/mesh-node.js'
-import type { NetworkId } from '../../shared/mesh/topic.js'
+import { followRegistry } from '../../shared/accounts/node-access.js'
+import type { AccountReplica } from '../../shared/accounts/replica.js'
+import { defineRole, type StartedRole, type StartOptions } from '../../shared/role/define-role.js'
+import { startRole } from '../../shared/role/start-role.js'
 import type { WebContext } from './context.js'
 import { buildWebApp } from './server.js'
 import { Upstream } from './upstream.js'
 
-export interface WebNodeOptions extends Partial<WebConfig> {
-  /** The pinned auth node (network.authKey): passwords and sessions go to it alone, prompts to gateways it approved. */
-  authKey?: Buffer
-  dataDir: string
-  network: NetworkId
-  bootstrap?: BootstrapNode[]
-  publicNetwork?: boolean
-  log?: Logger
-  /** How often discovery looks for and probes the other roles. */
-  refreshIntervalMs?: number
-}
-
-export interface WebNode {
-  readonly node: MeshNode
+export interface WebHandles {
   readonly app: FastifyInstance
   /** Base URL, e.g. http://127.0.0.1:3000 */
   readonly url: string
   /** The replica of the accounts bee once open (null while no auth node was found). */
   readonly accounts: AccountReplica | null
-  close (): Promise<void>
 }
 
-const ACCOUNTS_RETRY_MS = 2_000
-
 /**
- * The dashboard: a mesh node (role `web`) that serves pages and a REST API over HTTP, calling the
- * auth, gateway and metrics nodes over RPC and reading plans and keys from its own account replica.
+ * The dashboard: serves pages and a REST API over HTTP, calling the auth, gateway and metrics
+ * nodes over RPC and reading plans and keys from its own account replica.
  */
-export async function createWebNode (options: WebNodeOptions): Promise<WebNode> {
-  const config = webSection.parse(Object.fromEntries(Object.entries({
-    host: options.host, port: options.port, callTimeoutMs: options.callTimeoutMs, discoveryTimeoutMs: options.discoveryTimeoutMs, secureCookies: options.secureCookies
-  }).filter(([, v]) => v !== undefined)))
-  const node = new MeshNode({
-    role: 'web',
-    access: accessFor(options.authKey),
-    authKey: options.authKey,
-    dataDir: options.dataDir,
-    network: options.network,
-    bootstrap: options.bootstrap,
-    publicNetwork: options.publicNetwork,
-    log: options.log,
-    refreshIntervalMs: options.refreshIntervalMs,
-    healthCheck: () => ({ details: { url, accountsReplica: accounts !== null } })
-  })
-  let url = ''
-  let accounts: AccountReplica | null = null
-  let closed = false
-  await node.open()
-  for (const role of ['auth', 'gateway', 'inference', 'metrics'] as const) node.discovery.watch(role)
-
-  // The auth node may come up after us: keep trying to open the replica in the background.
-  let retry: NodeJS.Timeout | null = null
-  const openAccounts = (): void => {
-    const replica = new AccountReplica(node, { timeoutMs: config.discoveryTimeoutMs, authKey: options.authKey })
-    replica.open().then(open => {
-      if (closed) return open.close()
-      accounts = open
-      node.access.attach(open.nodes)
-    }, (err: Error) => {
-      if (closed) return
-      node.log.debug({ err: err.message }, 'accounts replica not open yet; retrying')
-      retry = setTimeout(openAccounts, ACCOUNTS_RETRY_MS)
-      retry.unref()
+export const webRole = defineRole<'web', WebHandles>({
+  role: 'web',
+  describe: 'serve the local dashboard (accounts, API keys, usage charts, mesh status) over HTTP',
+  configSection: 'web',
+  flags: {
+    declare: cmd => cmd
+      .option('--host <addr>', 'HTTP bind address (default 127.0.0.1); env WEB_SERVICE_HOST')
+      .option('--port <port>', 'HTTP port (default 3000, 0 = any); env WEB_SERVICE_PORT'),
+    toConfig: flags => ({
+      'web.host': flags.host,
+      'web.port': flags.port === undefined ? undefined : Number(flags.port)
     })
-  }
-  openAccounts()
-
-  const ctx: WebContext = {
-    node,
-    upstream: new Upstream(node, config),
-    accounts: () => accounts,
-    secureCookies: config.secureCookies
-  }
-  let app: FastifyInstance
-  try {
-    app = await buildWebApp(ctx)
-    await app.listen({ host: config.host, port: config.port })
-  } catch (err) {
-    closed = true
-    await node.close()
-    throw err
-  }
-  const address = app.server.address()
-  const port = typeof address === 'object' && address ? address.port : config.port
-  url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
-  node.log.info({ url }, `web: dashboard at ${url}`)
-
-  let closing: Promise<void> | null = null
-  return {
-    node,
-    app,
-    url,
-    get accounts () { return accounts },
-    close () {
-      closing ??= (async () => {
-        closed = true
-        if (retry) clearTimeout(retry)
+  },
+  commandLine: {
+    started (web) { process.stdout.write(`hyperinfer dashboard: ${web.url}\n`) }
+  },
+  async build (node, config, options) {
+    for (const role of ['auth', 'gateway', 'inference', 'metrics'] as const) node.discovery.watch(role)
+    // The auth node may come up after us: the replica keeps trying in the background.
+    const registry = followRegistry(node, options.authKey, config.discoveryTimeoutMs)
+    const ctx: WebContext = {
+      node,
+      upstream: new Upstream(node, config),
+      accounts: () => registry.replica(),
+      secureCookies: config.secureCookies
+    }
+    let app: FastifyInstance
+    try {
+      app = await buildWebApp(ctx)
+      await app.listen({ host: config.host, port: config.port })
+    } catch (err) {
+      registry.close()
+      throw err
+    }
+    const address = app.server.address()
+    const port = typeof address === 'object' && address ? address.port : config.port
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+    node.log.info({ url }, `web: dashboard at ${url}`)
+    return {
+      methods: [],
+      health: () => ({ details: { url, accountsReplica: registry.replica() !== null } }),
+      handles: { app, url, get accounts () { return registry.replica() } } satisfies WebHandles,
+      async close () {
         await app.close()
-        accounts?.close()
-        await node.close()
-      })()
-      return closing
+        registry.close()
+      }
     }
   }
+})
+
+export type WebNode = StartedRole<WebHandles>
+
+/** A web node in this process (tests). */
+export function createWebNode (options: StartOptions<'web'>): Promise<WebNode> {
+  return startRole(webRole, options)
 }

@@ -57,7 +57,7 @@ export function followRegistry (node: MeshNode, authKey: Buffer | undefined, tim
  * Tells the operator where a node stands: until its key is approved for its role it says so with
  * the exact command an admin runs, then "approved" (and a warning if it is revoked later).
  */
-export function logApprovalState (node: MeshNode): () => void {
+export function logNodeApproval (node: MeshNode): { close (): void } {
   const key = node.publicKey.toString('hex')
   const command = `hyperinfer admin approve-node ${node.role} ${key}`
   let approved: boolean | null = null
@@ -72,5 +72,5 @@ export function logApprovalState (node: MeshNode): () => void {
   }
   node.access.on('change', check)
   check()
-  return () => { node.access.off('change', check) }
+  return { close () { node.access.off('change', check) } }
 }

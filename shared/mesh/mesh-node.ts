@@ -25,6 +25,9 @@ export const VERSION = '0.1.0'
 const GRACEFUL_CLOSE_MS = 4_000
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms).unref())
 
+/** A role's own part of its health answer. */
+export interface HealthCheck { status?: 'up' | 'degraded', details?: Record<string, unknown> }
+
 export interface MeshNodeOptions {
   role: Role
   dataDir: string
@@ -41,7 +44,7 @@ export interface MeshNodeOptions {
   /** How often live peers of watched roles are probed (see Discovery). */
   probeIntervalMs?: number
   /** Extra health details and status, asked on every `health` call. */
-  healthCheck?: () => { status?: 'up' | 'degraded', details?: Record<string, unknown> }
+  healthCheck?: () => HealthCheck
   /** Who may call which method (shared/mesh/access.ts); without one the node checks no caller. */
   access?: AccessControl
   /** The pinned auth node: this node sends tokens and prompts only to it and to nodes it approved. */
@@ -76,6 +79,7 @@ export class MeshNode {
   private ready = false
   private serverWatch: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
+  private saidGoodbye = false
 
   constructor (opts: MeshNodeOptions) {
     this.opts = opts
@@ -246,8 +250,10 @@ export class MeshNode {
     this.serverWatch.unref()
   }
 
-  /** Tell every caller connected to us that we are leaving, so they stop routing here at once. */
-  private sayGoodbye (): void {
+  /** Tell every caller connected to us that we are leaving, so they stop routing here at once (once). */
+  sayGoodbye (): void {
+    if (!this.opened || this.saidGoodbye) return
+    this.saidGoodbye = true
     const bye = encode({ at: Date.now() })
     for (const channel of this.server.connections) {
       try {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 
 export const ROLES = ['auth', 'gateway', 'inference', 'metrics', 'web'] as const
-export type Role = (typeof ROLES)[number]
+export type NodeRole = (typeof ROLES)[number]
+export type Role = NodeRole
 
 export interface NetworkId { name: string; secret?: string }
 

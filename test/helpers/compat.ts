@@ -3,7 +3,7 @@ import { startProxy, type Proxy } from '../../client-cli/proxy-server.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { startFakeOpenAI, type FakeServer } from '../../scripts/fakes/openai-server.js'
 import type { FakeOptions } from '../../scripts/fakes/common.js'
-import { createWebNode, type WebNode } from '../../services/web/index.js'
+import { createWebNode, type WebNode } from '../../services/web/role.js'
 import { adminApproveNode, adminSetPlan } from '../../shared/schemas/auth.js'
 import { createPlatform, untilServed, type Platform } from './platform.js'
 
@@ -44,7 +44,7 @@ export async function createCompatMesh (t: Test, opts: { fake?: FakeOptions, mod
   await platform.gateway.accounts.waitForSeq(platform.auth.store.accounts.version - 1, 5_000).catch(() => {})
   for (const model of models) await untilServed(platform.gateway, model)
 
-  const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, port: 0, refreshIntervalMs: 300 })
+  const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, config: { port: 0 }, refreshIntervalMs: 300 })
   platform.mesh.closeLater(() => web.close())
   const mesh = new MeshClient({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap })
   platform.mesh.closeLater(() => mesh.close())

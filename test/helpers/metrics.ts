@@ -1,17 +1,15 @@
-import { createMetricsNode, type MetricsNode, type MetricsNodeOptions } from '../../services/metrics/index.js'
+import type { MetricsConfig } from '../../shared/config/metrics.js'
+import { createMetricsNode, type MetricsNode } from '../../services/metrics/role.js'
 import type { TestMesh } from './mesh.js'
 
 /** A metrics node on a test mesh, scraping fast, on a free port; closed at teardown. */
-export async function startTestMetrics (mesh: TestMesh, overrides: Partial<MetricsNodeOptions> = {}): Promise<MetricsNode> {
+export async function startTestMetrics (mesh: TestMesh, overrides: Partial<MetricsConfig> = {}): Promise<MetricsNode> {
   const metrics = await createMetricsNode({
     dataDir: mesh.dir('metrics'),
     network: mesh.network,
     bootstrap: mesh.bootstrap,
-    port: 0,
-    scrapeIntervalMs: 200,
-    scrapeTimeoutMs: 2_000,
     refreshIntervalMs: 300,
-    ...overrides
+    config: { port: 0, scrapeIntervalMs: 200, scrapeTimeoutMs: 2_000, ...overrides }
   })
   mesh.closeLater(() => metrics.close())
   return metrics

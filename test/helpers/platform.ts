@@ -1,7 +1,7 @@
 import { join } from 'node:path'
-import { createAuthNode, type AuthNode } from '../../services/auth/index.js'
-import { createGatewayNode, type GatewayNode } from '../../services/gateway/index.js'
-import { createInferenceNode, type InferenceNode } from '../../services/inference/index.js'
+import { createAuthNode, type AuthNode } from '../../services/auth/role.js'
+import { createGatewayNode, type GatewayNode } from '../../services/gateway/role.js'
+import { createInferenceNode, type InferenceNode } from '../../services/inference/role.js'
 import type { AuthConfig } from '../../shared/config/auth.js'
 import type { GatewayConfig } from '../../shared/config/gateway.js'
 import type { InferenceConfig } from '../../shared/config/inference.js'
@@ -26,7 +26,7 @@ interface Teardown { teardown (fn: () => unknown): void }
 export async function createPlatform (t: Teardown, opts: { auth?: Partial<AuthConfig>, gateway?: Partial<GatewayConfig>, pinned?: boolean } = {}): Promise<Platform> {
   const mesh = await createTestMesh(t)
   const base = { network: mesh.network, bootstrap: mesh.bootstrap, refreshIntervalMs: 300 }
-  const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), auth: { scrypt: { N: 1024, r: 8, p: 1 }, autoApproveWorkers: true, ...opts.auth } })
+  const auth = await createAuthNode({ ...base, dataDir: mesh.dir('auth'), config: { scrypt: { N: 1024, r: 8, p: 1 }, autoApproveWorkers: true, ...opts.auth } })
   mesh.closeLater(() => auth.close())
   // pinned: every node pins the auth node and checks its callers; the gateway is approved as an operator would.
   const authKey = opts.pinned ? auth.node.publicKey : undefined
@@ -39,7 +39,7 @@ export async function createPlatform (t: Teardown, opts: { auth?: Partial<AuthCo
     auth,
     gateway,
     async worker (inference, dataDir = mesh.dir('worker')) {
-      const worker = await createInferenceNode({ ...base, authKey, dataDir, inference })
+      const worker = await createInferenceNode({ ...base, authKey, dataDir, config: inference })
       mesh.closeLater(() => worker.close())
       return worker
     },

@@ -13,10 +13,10 @@ export interface RoleProcess {
   stop (): Promise<void>
 }
 
-/** Runs services/<role>/main.ts as its own process on a test mesh. */
+/** Runs one role (services/main.ts <role>) as its own process on a test mesh. */
 export function spawnRole (role: Role, opts: { dataDir: string, network: string, bootstrap: BootstrapNode[], args?: string[], env?: NodeJS.ProcessEnv }): RoleProcess {
   const child = spawn(process.execPath, [
-    '--import=tsx', join(ROOT, 'services', role, 'main.ts'),
+    '--import=tsx', join(ROOT, 'services', 'main.ts'), role,
     '--data-dir', opts.dataDir,
     '--home', opts.dataDir,
     '--network', opts.network,

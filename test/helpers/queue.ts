@@ -3,7 +3,7 @@ import { startFakeOpenAI, type FakeServer } from '../../scripts/fakes/openai-ser
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import type { InferResult } from '../../shared/schemas/gateway.js'
 import type { RequestRecord } from '../../services/gateway/usage-log.js'
-import type { GatewayNode } from '../../services/gateway/index.js'
+import type { GatewayNode } from '../../services/gateway/role.js'
 import type { Platform } from './platform.js'
 
 export const FAKE_MODEL = 'gpt-fake'
