@@ -35,6 +35,8 @@ export interface FakeServer {
   readonly requests: { path: string, body: Record<string, unknown> }[]
   /** Streams whose client went away before the stream ended. */
   readonly clientAborts: number
+  /** Requests held open by mode 'hang' right now (a hanging request is not in `requests`). */
+  readonly hangingNow: number
   close (): Promise<void>
 }
 
@@ -76,6 +78,7 @@ export async function startFake (options: FakeOptions, route: Handler): Promise<
     options,
     requests: [],
     get clientAborts () { return aborts },
+    get hangingNow () { return hanging.size },
     noteAbort () { aborts++ },
     close: async () => {
       for (const res of hanging) res.destroy()
