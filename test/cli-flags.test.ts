@@ -75,7 +75,7 @@ t.test('--network, --network-secret, --bootstrap and --join work on nodes and cl
   const env = { HYPERINFER_HOME: join(home, 'home'), HYPERINFER_CONFIG_DIR: join(home, 'config'), HYPERINFER_BOOTSTRAP: '', HYPERINFER_NETWORK: '', HYPERINFER_NETWORK_SECRET: '', LOG_LEVEL: 'info' }
   const mesh = ['--network', 'flagnet', '--network-secret', 'shh', '--bootstrap', bootstrap]
   const listening = (p: Spawned, role: string): Promise<string> =>
-    until(`${role} node listening`, async () => new RegExp(`"publicKey":"([0-9a-f]{64})".*${role} node listening`).exec(p.stderr())?.[1], 600)
+    until(`${role} node listening`, async () => new RegExp(`"publicKey":"([0-9a-f]{64})".*${role} node listening`).exec(p.stderr())?.[1], { timeoutMs: 60_000 })
 
   // An auth node with the mesh flags after the role; two metrics nodes that pin it, one with the
   // flags before the role, one with a join string that carries everything.
@@ -103,7 +103,7 @@ t.test('--network, --network-secret, --bootstrap and --join work on nodes and cl
     const status = await until(`status (${label}) lists all three nodes`, async () => {
       const run = await runCli([...args], cliOpts)
       return run.code === 0 && keys.every(key => nodeKeys(run.stdout).includes(key)) && run
-    }, 10)
+    }, { timeoutMs: 60_000 })
     t.pass(`status with ${label} found every node`)
     t.doesNotThrow(() => JSON.parse(status.stdout), 'with LOG_LEVEL=info, --json output on stdout is still pure JSON')
     const approval = Object.fromEntries(status.json().nodes.map((n: { publicKey: string, approval: string }) => [n.publicKey, n.approval]))
@@ -144,16 +144,16 @@ t.test('`hyperinfer node bootstrap` runs a bootstrapper plus 3 persistent DHT no
   const port = 20_000 + Math.floor(Math.random() * 20_000)
   const env = { HYPERINFER_HOME: join(home, 'home'), LOG_LEVEL: 'info' }
   const boot = spawnCli(['node', 'bootstrap', '--host', '127.0.0.1', '--port', String(port)], env, t)
-  const line = await until('the --bootstrap line', async () => /^--bootstrap (\S+)$/m.exec(boot.stdout())?.[1], 300)
+  const line = await until('the --bootstrap line', async () => /^--bootstrap (\S+)$/m.exec(boot.stdout())?.[1], { timeoutMs: 30_000 })
   t.equal(line, `127.0.0.1:${port}`)
   t.match(boot.stderr(), new RegExp(`"nodes":\\["127\\.0\\.0\\.1:${port + 1}","127\\.0\\.0\\.1:${port + 2}","127\\.0\\.0\\.1:${port + 3}"\\]`), 'three persistent nodes on the next ports')
   const metrics = spawnCli(['node', 'metrics', '--port', '0', '--data-dir', join(home, 'data'), '--network', 'booted', '--bootstrap', line], env, t)
-  await until('a node joined through it', async () => /metrics node listening/.test(metrics.stderr()), 300)
-  const status = await until('the CLI finds the node through that DHT', async () => {
+  const metricsKey = await until('a node joined through it', async () => /"publicKey":"([0-9a-f]{64})".*metrics node listening/.exec(metrics.stderr())?.[1], { timeoutMs: 30_000 })
+  const status = await until('the CLI finds a metrics node through that DHT', async () => {
     const run = await runCli(['status', '--json', '--wait', '15000', '--network', 'booted', '--bootstrap', line], { home: join(home, 'home'), configDir: join(home, 'config'), timeoutMs: 60_000 })
     return run.code === 0 && run.json().nodes.some((n: { role: string }) => n.role === 'metrics') && run
-  }, 5)
-  t.ok(status)
+  }, { timeoutMs: 60_000 })
+  t.same(status.json().nodes.filter((n: { role: string }) => n.role === 'metrics').map((n: { publicKey: string }) => n.publicKey), [metricsKey], 'the one it found is the node started through that DHT')
   const bad = await runCli(['node', 'bootstrap', '--port', String(port)], { home: join(home, 'home'), configDir: join(home, 'config') })
   t.equal(bad.code, 1)
   t.match(bad.stderr, /INVALID_ARGUMENT.*--host/)

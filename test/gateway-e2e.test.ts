@@ -8,6 +8,7 @@ import { adminApproveWorker, login, register, revokeKey } from '../shared/schema
 import { infer } from '../shared/schemas/gateway.js'
 import { runCli, writeTestDevnet } from './helpers/cli.js'
 import { BUNDLED_MODEL, createPlatform, untilServed } from './helpers/platform.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'stories260K'
 
@@ -56,13 +57,11 @@ t.test('register -> key -> `hyperinfer infer` streams the real model; usage and 
   const authClient = platform.gateway.node.client(platform.auth.node.publicKey)
   await authClient.call(revokeKey, { token, keyId: key.id })
   const revokedAt = Date.now()
-  let refused = false
-  while (!refused && Date.now() - revokedAt < 5_000) {
-    const err = await client.quota().then(() => null, e => e)
-    refused = err?.code === 'UNAUTHENTICATED'
-    if (!refused) await new Promise(resolve => setTimeout(resolve, 20))
-  }
-  t.ok(refused, 'revoked key refused')
+  const refusal = await until('the revoked key to be refused', async () => {
+    const err = await client.quota().then(() => null, (e: { code?: string }) => e)
+    return err?.code === 'UNAUTHENTICATED' && err
+  }, { timeoutMs: 5_000, everyMs: 20 })
+  t.match(refusal, { message: /revoked/ }, 'refused as revoked, not as unknown')
   t.ok(Date.now() - revokedAt < 1_000, `refused within 1 s (${Date.now() - revokedAt} ms)`)
   await t.rejects(client.infer({ model: MODEL, prompt: 'x', maxTokens: 2 }).result, { code: 'UNAUTHENTICATED' })
 })

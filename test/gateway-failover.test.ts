@@ -4,6 +4,7 @@ import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { infer } from '../shared/schemas/gateway.js'
 import { createPlatform } from './helpers/platform.js'
 import { spawnRole } from './helpers/processes.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'gpt-fake'
 const LONG_REPLY = Array.from({ length: 400 }, (_, i) => `word${i} `).join('')
@@ -23,13 +24,11 @@ t.test('two workers, one killed mid-load: no hang, clear errors mid-stream, fail
   const survivor = start(mesh.dir('survivor'), steady.url)
   t.teardown(async () => { await victim.stop(); await survivor.stop() })
 
-  const untilWorkers = async (n: number): Promise<void> => {
-    for (let i = 0; i < 300 && gateway.pool.candidates(MODEL).length !== n; i++) {
-      await gateway.pool.refresh()
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
-    t.equal(gateway.pool.candidates(MODEL).length, n, `gateway routes to ${n} worker(s)`)
-  }
+  const untilWorkers = (n: number): Promise<boolean> => until(`the gateway to route to ${n} worker(s)`, async () => {
+    if (gateway.pool.candidates(MODEL).length === n) return true
+    await gateway.pool.refresh()
+    return gateway.pool.candidates(MODEL).length === n
+  }, { on: [[gateway.pool, 'workers'], [gateway.pool, 'room']] })
   await untilWorkers(2)
 
   const { key } = await platform.user('frank')
@@ -59,8 +58,8 @@ t.test('two workers, one killed mid-load: no hang, clear errors mid-stream, fail
   // Requests that had no first token fail over to the other worker.
   slow.mode = { kind: 'hang' }
   const waiting = Array.from({ length: 6 }, () => gw.stream(infer, { ...request, maxTokens: 5 }))
-  for (let i = 0; i < 100 && slow.requests.length + slow.clientAborts === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
-  await new Promise(resolve => setTimeout(resolve, 200))
+  // Kill while requests hang at the victim without a first token (else this part tests nothing).
+  await until('a request to hang at the victim', () => slow.hangingNow > 0, { everyMs: 10 })
   await victim.kill9()
   const late = await Promise.all(waiting.map(s => s.result.then(r => r, err => err)))
   t.ok(late.every(r => !(r instanceof Error)), `all ${late.length} completed: ${late.filter(r => r instanceof Error).map(e => e.message).join('; ')}`)

@@ -3,6 +3,7 @@ import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { infer, quota, type InferResult } from '../shared/schemas/gateway.js'
 import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
+import { until } from './helpers/until.js'
 import type { TestMesh } from './helpers/mesh.js'
 import type { RequestRecord } from '../services/gateway/usage-log.js'
 
@@ -85,7 +86,7 @@ t.test('a client aborting mid-stream stops the worker and the produced tokens ar
   t.equal(final.finishReason, 'cancelled', 'the final response says cancelled')
   t.ok(final.usage.completionTokens >= 3, `billed ${final.usage.completionTokens} completion tokens`)
 
-  for (let i = 0; i < 50 && fake.clientAborts === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  await until('the upstream to see its client go', () => fake.clientAborts > 0)
   t.equal(fake.clientAborts, 1, 'the upstream saw the connection closed')
 
   await platform.gateway.usage.drain()

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { startFakeOllama, OLLAMA_FAKE_MODELS } from '../scripts/fakes/ollama-server.js'
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
-import { DEFAULT_REPLY, tokenize, sleep, type FakeServer } from '../scripts/fakes/common.js'
+import { DEFAULT_REPLY, tokenize, type FakeServer } from '../scripts/fakes/common.js'
 import { inferenceEmbed, inferenceModels, inferenceRun, type RunRequest } from '../shared/schemas/inference.js'
 import type { PeerClient } from '../shared/mesh/rpc-client.js'
 import { createInferenceNode, type InferenceNode } from '../services/inference/role.js'
 import { createTestMesh } from './helpers/mesh.js'
+import { until } from './helpers/until.js'
 
 const LONG_REPLY = Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ')
 
@@ -44,9 +45,11 @@ async function collect (client: PeerClient, request: RunRequest): Promise<{ text
   return { text, final: await stream.result }
 }
 
-async function until (check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await sleep(10)
-  if (!check()) throw new Error(`never happened: ${what}`)
+/** Requests of `model` at the worker, running or waiting for a slot. */
+async function atWorker (worker: InferenceNode, model: string): Promise<number> {
+  const text = await worker.node.registry.getSingleMetricAsString('ai_platform_inference_queue_depth')
+  const line = text.split('\n').find(l => l.includes(`model="${model}"`))
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0
 }
 
 t.test('Ollama and OpenAI-compatible backends through the real clients', async t => {
@@ -138,7 +141,7 @@ t.test('upstream failures become coded errors, never a hang', async t => {
 })
 
 t.test('bounded queue answers BUSY at once; aborts close the upstream request and keep usage', async t => {
-  const { client, ollama, openai } = await setup(t, { concurrency: 1, queueSize: 1 })
+  const { worker, client, ollama, openai } = await setup(t, { concurrency: 1, queueSize: 1 })
   for (const [fake, model] of [[openai, 'gpt-fake'], [ollama, 'ollama/llama3.2:latest']] as const) {
     fake.options.reply = LONG_REPLY
     fake.options.tokenDelayMs = 15
@@ -148,7 +151,7 @@ t.test('bounded queue answers BUSY at once; aborts close the upstream request an
     const queued = client.stream(inferenceRun, { model, prompt: 'long', maxTokens: 300 })
     let runningDone = false
     running.result.finally(() => { runningDone = true }).catch(() => {})
-    await until(() => true, 'tick')
+    await until('the second request to wait for the slot at the worker', async () => await atWorker(worker, model) === 2)
     const third = await client.stream(inferenceRun, { model, prompt: 'long', maxTokens: 300 }).result.catch(err => err)
     t.match(third, { code: 'BUSY', retryAfterMs: 1000 }, `${model}: the third parallel request is refused`)
     t.notOk(runningDone, 'while the first is still generating')
@@ -160,8 +163,8 @@ t.test('bounded queue answers BUSY at once; aborts close the upstream request an
     t.equal(partial.finishReason, 'cancelled', `${model}: aborted`)
     t.ok(partial.usage.completionTokens >= 4 && partial.usage.completionTokens < 300, `usage of the produced part (${partial.usage.completionTokens} tokens)`)
     t.ok(partial.usage.promptTokens > 0)
-    await until(() => fake.clientAborts > abortsBefore, 'the fake sees the connection closed')
-    t.pass(`${model}: the upstream saw the request go away`)
+    await until('the fake to see the connection closed', () => fake.clientAborts > abortsBefore)
+    t.equal(fake.clientAborts, abortsBefore + 1, `${model}: the upstream saw the request go away, and only that one`)
 
     const queuedIt = queued[Symbol.asyncIterator]()
     await queuedIt.next()

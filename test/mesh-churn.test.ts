@@ -1,7 +1,7 @@
 import t from 'tap'
-import { within } from './helpers/bounded.js'
 import { BUNDLED_MODEL, createPlatform, untilServed } from './helpers/platform.js'
 import { spawnRole } from './helpers/processes.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'stories260K'
 
@@ -12,7 +12,7 @@ t.test('graceful worker stop: the gateway stops routing to it within 1 s', async
   const id = worker.publicKey.toString('hex')
   t.ok(platform.gateway.pool.candidates(MODEL).some(s => s.peer.id === id), 'routed before the stop')
   const closing = worker.close()
-  await within('gateway drops the stopping worker', 1_000, () => !platform.gateway.pool.candidates(MODEL).some(s => s.peer.id === id))
+  await until('gateway drops the stopping worker', () => !platform.gateway.pool.candidates(MODEL).some(s => s.peer.id === id), { timeoutMs: 1_000, everyMs: 20, on: [[platform.gateway.pool, 'workers']] })
   t.pass('dropped within 1 s of the stop starting')
   await closing
 })
@@ -28,7 +28,7 @@ t.test('kill -9 of a worker: the gateway stops routing to it within 5 s', async 
   t.teardown(() => proc.kill9())
   await untilServed(platform.gateway, MODEL, 60_000)
   await proc.kill9()
-  await within('gateway drops the killed worker', 5_000, () => platform.gateway.pool.candidates(MODEL).length === 0)
+  await until('gateway drops the killed worker', () => platform.gateway.pool.candidates(MODEL).length === 0, { timeoutMs: 5_000, everyMs: 20, on: [[platform.gateway.pool, 'workers']] })
   t.pass('dropped within 5 s of SIGKILL')
 })
 
@@ -36,9 +36,9 @@ t.test('a new worker is routed within 2 s of its approval, nothing restarted', a
   const platform = await createPlatform(t, { auth: { autoApproveWorkers: false } })
   const worker = await platform.worker({ llamaModel: BUNDLED_MODEL })
   const id = worker.publicKey.toString('hex')
-  await within('gateway sees the unapproved worker', 30_000, () => platform.gateway.pool.unapproved().some(peer => peer.id === id))
+  await until('gateway sees the unapproved worker', () => platform.gateway.pool.unapproved().some(peer => peer.id === id), { on: [[platform.gateway.pool, 'room']] })
   t.equal(platform.gateway.pool.candidates(MODEL).length, 0, 'not routed before approval')
   await platform.auth.store.setWorker(id, true, 'test')
-  await within('gateway routes the approved worker', 2_000, () => platform.gateway.pool.candidates(MODEL).some(s => s.peer.id === id))
+  await until('gateway routes the approved worker', () => platform.gateway.pool.candidates(MODEL).some(s => s.peer.id === id), { timeoutMs: 2_000, everyMs: 20 })
   t.pass('routed within 2 s of approval')
 })

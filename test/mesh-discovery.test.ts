@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createTestMesh } from './helpers/mesh.js'
+import { until } from './helpers/until.js'
 
 t.test('nodes find each other by role; late joiners are found; closed nodes drop out', async t => {
   const mesh = await createTestMesh(t)
@@ -19,9 +20,8 @@ t.test('nodes find each other by role; late joiners are found; closed nodes drop
   const downs: string[] = []
   gateway.discovery.on('down', peer => downs.push(peer.id))
   await workerA.close()
-  for (let i = 0; i < 100 && gateway.discovery.peers('inference').length !== 1; i++) {
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  await until('the closed node to leave the live peers', () => gateway.discovery.peers('inference').length === 1,
+    { on: [[gateway.discovery, 'down'], [gateway.discovery, 'forget']] })
   t.same(gateway.discovery.peers('inference').map(p => p.id), [workerB.publicKey.toString('hex')], 'closed node no longer returned')
   t.ok(downs.includes(workerA.publicKey.toString('hex')) || !gateway.discovery.known('inference').some(p => p.id === workerA.publicKey.toString('hex')),
     'closed node reported down or forgotten')

@@ -10,8 +10,9 @@ import { MeshNode } from '../shared/mesh/mesh-node.js'
 import { health } from '../shared/schemas/mesh.js'
 import { createKey, login, register } from '../shared/schemas/auth.js'
 import { infer, models, quota } from '../shared/schemas/gateway.js'
-import { within, codeOf } from './helpers/bounded.js'
+import { codeOf } from './helpers/bounded.js'
 import { BUNDLED_MODEL, createPlatform, untilServed } from './helpers/platform.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'stories260K'
 
@@ -55,12 +56,12 @@ t.test('a starting gateway answers UNAVAILABLE with a retry hint, never UNKNOWN_
     }
   })()
   const starting = createGatewayNode({ dataDir, network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, config: { discoveryIntervalMs: 300 } })
-  await within('the starting gateway is seen refusing with UNAVAILABLE', 20_000, () => retryHints > 0)
+  await until('the starting gateway is seen refusing with UNAVAILABLE', () => retryHints > 0, { timeoutMs: 20_000 })
   const auth = await createAuthNode({ dataDir: authDir, network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, refreshIntervalMs: 300, config: { scrypt: { N: 1024, r: 8, p: 1 } } })
   t.teardown(() => auth.close())
   const gateway = await starting
   t.teardown(() => gateway.close())
-  await within('the ready gateway answers models', 20_000, () => (codes.get('OK') ?? 0) > 0)
+  await until('the ready gateway answers models', () => (codes.get('OK') ?? 0) > 0, { timeoutMs: 20_000 })
   calling = false
   await hammer
   t.notOk(codes.has('UNKNOWN_METHOD'), `never UNKNOWN_METHOD (seen: ${JSON.stringify(Object.fromEntries(codes))})`)

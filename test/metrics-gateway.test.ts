@@ -44,17 +44,15 @@ t.test('after N inference requests through a real gateway, /metrics counts them 
   const billed = await until('the usage log to settle every billed request', async () => {
     const recorded = await gateway.call(usage, { apiKey: key.key, days: 1, recent: 0 })
     return recorded.days[0]?.requests === REQUESTS_PER_HOUR && recorded.days[0]
-  }, 50)
+  })
 
   const gatewayNode = `node="${platform.gateway.node.publicKey.toString('hex').slice(0, 12)}"`
   const inferLabels = ['service="gateway"', 'method="gateway.infer"', gatewayNode, 'role="gateway"']
-  let text = ''
-  for (let i = 0; i < 150; i++) {
-    text = await (await fetch(`${metrics.url}/metrics`)).text()
-    if (sum(text, 'ai_platform_requests_total', inferLabels) === plan.length &&
-      sum(text, 'ai_platform_tokens_total', ['role="gateway"', 'kind="completion"']) === billed.completionTokens) break
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  const text = await until('a scrape holding every request and the billed tokens', async () => {
+    const scraped = await (await fetch(`${metrics.url}/metrics`)).text()
+    return sum(scraped, 'ai_platform_requests_total', inferLabels) === plan.length &&
+      sum(scraped, 'ai_platform_tokens_total', ['role="gateway"', 'kind="completion"']) === billed.completionTokens && scraped
+  }, { everyMs: 100 })
   for (const [status, count] of Object.entries(outcomes)) {
     t.equal(sum(text, 'ai_platform_requests_total', [...inferLabels, `status="${status}"`]), count, `${count} × ${status}`)
   }

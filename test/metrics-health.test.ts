@@ -64,7 +64,7 @@ t.test('a stopped node shows as down with its last-seen time, in systemHealth an
   t.match(text, `ai_platform_node_up{node="${workerId.slice(0, 12)}",role="inference"} 0`, 'node_up says the worker is gone')
   t.notMatch(text, new RegExp(`process_cpu_user_seconds_total\\{node="${workerId.slice(0, 12)}"`), 'no stale samples of the stopped node')
 
-  await until('the worker to be forgotten by discovery', async () => !metrics.node.discovery.known('inference').some(p => p.id === workerId), 100)
+  await until('the worker to be forgotten by discovery', async () => !metrics.node.discovery.known('inference').some(p => p.id === workerId), { timeoutMs: 10_000 })
   await metrics.collector.scrapeNow()
   t.equal(byId(metrics.systemHealth().nodes, workerId)?.status, 'down', 'still listed as down after discovery forgot it')
 

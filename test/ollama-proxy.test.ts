@@ -62,10 +62,10 @@ t.test('the ollama client against the proxy; curl -N sees SSE chunks as they are
     }
     const gatewayClient = web.node.client(platform.gateway.node.publicKey)
     const record = await until('the cancelled request in the usage log', async () =>
-      (await gatewayClient.call(usage, { apiKey: key, recent: 5 })).recent.find(r => r.status === 'CANCELLED'), 150)
+      (await gatewayClient.call(usage, { apiKey: key, recent: 5 })).recent.find(r => r.status === 'CANCELLED'), { timeoutMs: 15_000 })
     t.equal(record.completionTokens, 3, 'billed for the three tokens produced')
     releaseAgain()
-    await until('the upstream to see its client go', async () => fake.clientAborts > abortsBefore, 150)
+    await until('the upstream to see its client go', async () => fake.clientAborts > abortsBefore, { timeoutMs: 15_000 })
     t.equal(fake.clientAborts, abortsBefore + 1, 'the worker closed its upstream request')
     fake.options.hold = undefined
   })

@@ -45,7 +45,7 @@ t.test('approval, told to the operator: worker waits then says approved; gateway
   await until('the gateway sees the unapproved worker', async () => {
     await platform.gateway.pool.refresh()
     return platform.gateway.pool.unapproved().some(peer => peer.id === key)
-  }, 200)
+  }, { timeoutMs: 20_000 })
 
   const mesh = new MeshClient({ network: platform.mesh.network, bootstrap: platform.mesh.bootstrap })
   t.teardown(() => mesh.close())
@@ -61,10 +61,10 @@ t.test('approval, told to the operator: worker waits then says approved; gateway
   t.equal(gatewayLog.messages().filter(m => unapprovedLine.test(m)).length, 1, 'the gateway tells about each unapproved worker once')
 
   await platform.auth.store.setWorker(key, true, 'test operator')
-  await until('the worker says it is approved', async () => workerLog.messages().some(m => m.startsWith('approved')), 200)
+  await until('the worker says it is approved', async () => workerLog.messages().some(m => m.startsWith('approved')), { timeoutMs: 20_000 })
   t.pass('the worker logged "approved" once the approval replicated')
   await platform.auth.store.setWorker(key, false, 'test operator')
-  await until('the worker says its approval was revoked', async () => workerLog.messages().some(m => m.startsWith('approval revoked')), 200)
+  await until('the worker says its approval was revoked', async () => workerLog.messages().some(m => m.startsWith('approval revoked')), { timeoutMs: 20_000 })
   t.pass('and says so when it is revoked')
 })
 
@@ -74,9 +74,9 @@ t.test('a node alone on its network says so and names --network-secret; it says 
   const { log, messages } = capture()
   const alone = warnWhenAlone(loner.discovery, 'lonely', log, 1_000)
   t.teardown(() => alone.close())
-  await until('the warning', async () => messages().includes('no peers found on network lonely after 1 s: check --network-secret (and --network, --bootstrap)'), 100)
+  await until('the warning', async () => messages().includes('no peers found on network lonely after 1 s: check --network-secret (and --network, --bootstrap)'), { timeoutMs: 10_000 })
   t.pass('alone: warned')
   await mesh.node({ role: 'web' })
-  await until('peers found', async () => messages().some(m => /^found 1 peer\(s\) on network lonely$/.test(m)), 100)
+  await until('peers found', async () => messages().some(m => /^found 1 peer\(s\) on network lonely$/.test(m)), { timeoutMs: 10_000 })
   t.equal(messages().filter(m => m.startsWith('no peers found')).length, 1, 'the warning is said once')
 })

@@ -15,6 +15,7 @@ import { writeDevnetInfo, readDevnetInfo } from '../shared/config/network.js'
 import { runCli, writeTestDevnet } from './helpers/cli.js'
 import { createPlatform } from './helpers/platform.js'
 import { MODEL, PASSWORD, SLOW_MODEL, setup } from './helpers/trust.js'
+import { until } from './helpers/until.js'
 
 process.env.TRUST_FAKE_KEY = 'sk-trust-test'
 
@@ -33,15 +34,13 @@ t.test('a stranger gets no connection and no tokens from a worker; an approved n
 
   const web = await platform.mesh.node({ role: 'web', announce: false })
   await platform.auth.store.setNode('web', web.publicKey.toString('hex'), true, 'test')
-  let forbidden: { code?: string, message?: string } | null = null
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    forbidden = await web.client(worker.publicKey).stream(inferenceRun, { model: MODEL, prompt: 'also free?', maxTokens: 16 }, { idleTimeoutMs: 2_000 }).result.then(() => ({}), err => err)
-    if (forbidden?.code === 'FORBIDDEN') break
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  t.equal(forbidden?.code, 'FORBIDDEN', 'an approved web node passes the firewall but may not call inference.run')
-  t.match(forbidden?.message, /only for approved gateway nodes/, 'the error names the missing role')
+  // Until the web node's approval reaches the worker, the firewall refuses it (another code).
+  const forbidden = await until('the approved web node to pass the firewall and be refused inference.run', async () => {
+    const outcome: { code?: string, message?: string } = await web.client(worker.publicKey).stream(inferenceRun, { model: MODEL, prompt: 'also free?', maxTokens: 16 }, { idleTimeoutMs: 2_000 }).result.then(() => ({ code: 'SERVED' }), err => err)
+    return (outcome.code === 'FORBIDDEN' || outcome.code === 'SERVED') && outcome
+  }, { timeoutMs: 10_000, everyMs: 100 })
+  t.equal(forbidden.code, 'FORBIDDEN', 'an approved web node passes the firewall but may not call inference.run')
+  t.match(forbidden.message, /only for approved gateway nodes/, 'the error names the missing role')
   t.equal(requests(), before, 'no request reached the upstream: no tokens for anyone but a gateway')
 
   const { key } = await platform.user('alice')
@@ -59,16 +58,12 @@ t.test("a revoked gateway's stream in flight ends with FORBIDDEN within 1 s, and
   const gwKey = gw.publicKey.toString('hex')
   await platform.auth.store.setNode('gateway', gwKey, true, 'test')
 
-  let stream = gw.client(worker.publicKey).stream(inferenceRun, { model: SLOW_MODEL, prompt: 'tell me a long story', maxTokens: 64 }, { idleTimeoutMs: 60_000 })
   // The approval may still be replicating to the worker: retry until the stream starts.
-  const deadline = Date.now() + 10_000
-  let first = await stream[Symbol.asyncIterator]().next().catch(err => err)
-  while (first instanceof Error && Date.now() < deadline) {
-    await new Promise(resolve => setTimeout(resolve, 100))
-    stream = gw.client(worker.publicKey).stream(inferenceRun, { model: SLOW_MODEL, prompt: 'tell me a long story', maxTokens: 64 }, { idleTimeoutMs: 60_000 })
-    first = await stream[Symbol.asyncIterator]().next().catch(err => err)
-  }
-  t.notOk(first instanceof Error, `the approved gateway's stream started (${first?.message ?? 'ok'})`)
+  const { stream, first } = await until('the approved gateway\'s stream to start', async () => {
+    const attempt = gw.client(worker.publicKey).stream(inferenceRun, { model: SLOW_MODEL, prompt: 'tell me a long story', maxTokens: 64 }, { idleTimeoutMs: 60_000 })
+    const next = await attempt[Symbol.asyncIterator]().next().catch(() => null)
+    return next !== null && { stream: attempt, first: next }
+  }, { timeoutMs: 10_000, everyMs: 100 })
   t.ok(first.value?.text, 'first token arrived; the upstream now stalls')
 
   await platform.auth.store.setNode('gateway', gwKey, false, 'test')

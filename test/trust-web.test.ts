@@ -7,6 +7,7 @@ import { accountsInfo, approvedNodes, changePassword, createKey, login, register
 import { infer, usage } from '../shared/schemas/gateway.js'
 import { createWebNode, type WebNode } from '../services/web/role.js'
 import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'gpt-fake'
 const PASSWORD = 'correct horse battery'
@@ -57,10 +58,8 @@ async function pinnedWeb (t: Test, platform: Platform): Promise<WebNode> {
   const web = await createWebNode({ dataDir: platform.mesh.dir('web'), network: platform.mesh.network, bootstrap: platform.mesh.bootstrap, config: { port: 0 }, refreshIntervalMs: 300, authKey })
   platform.mesh.closeLater(() => web.close())
   await platform.auth.store.setNode('web', web.node.publicKey.toString('hex'), true, 'test operator')
-  const deadline = Date.now() + 15_000
-  while (web.accounts === null && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
-  t.ok(web.accounts, 'the web node follows the accounts bee')
-  t.ok(web.accounts?.key?.equals(platform.auth.accountsKey), 'the accounts bee of the pinned auth node, not of a rogue')
+  const accounts = await until('the web node to follow the accounts bee', () => web.accounts, { timeoutMs: 15_000 })
+  t.ok(accounts.key?.equals(platform.auth.accountsKey), 'the accounts bee of the pinned auth node, not of a rogue')
   return web
 }
 

@@ -9,6 +9,7 @@ import type { WebConfig } from '../shared/config/web.js'
 import { createWebNode } from '../services/web/role.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'gpt-fake'
 const PASSWORD = 'correct horse battery'
@@ -64,15 +65,6 @@ function expectError (t: Test, res: { status: number, body: any }, status: numbe
   t.equal(res.status, status, `${label}: HTTP ${status}`)
   t.equal(res.body?.error?.code, code, `${label}: ${code}`)
   t.type(res.body?.error?.message, 'string', `${label}: has a message`)
-}
-
-async function waitUntil (check: () => Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(50)
-  }
-  return false
 }
 
 t.test('pages, assets and security headers', async t => {
@@ -267,7 +259,11 @@ t.test('inference, usage, quota, models and status over REST', async t => {
   t.equal(bySession.body.source, 'usage')
   t.equal(bySession.body.requests.used, 2)
   t.equal(bySession.body.tokens.used, byKey.body.tokens.used, 'same tokens either way')
-  t.ok(await waitUntil(async () => (await b.json('GET', '/api/quota')).body.tokens.limit === 100_000), 'plan limits from the replica')
+  const withLimits = await until('the web node\'s replica to know the plan', async () => {
+    const { body } = await b.json('GET', '/api/quota')
+    return typeof body.tokens.limit === 'number' && body
+  }, { timeoutMs: 5_000 })
+  t.equal(withLimits.tokens.limit, 100_000, 'plan limits from the replica')
   expectError(t, await new Browser(web.url).json('GET', '/api/quota'), 401, 'UNAUTHENTICATED', 'quota without anything')
 
   const status = await b.json('GET', '/api/status')
@@ -296,7 +292,11 @@ t.test('inference, usage, quota, models and status over REST', async t => {
 
   // Revocation reaches the gateway by replication: the key is refused.
   await b.json('DELETE', `/api/auth/api-keys/${key.id}`, { body: {} })
-  t.ok(await waitUntil(async () => (await program.json('GET', '/api/quota', { headers: withKey })).status === 401), 'revoked key refused')
+  const refused = await until('the revoked key to be refused', async () => {
+    const res = await program.json('GET', '/api/quota', { headers: withKey })
+    return res.status === 401 && res
+  }, { timeoutMs: 5_000 })
+  expectError(t, refused, 401, 'UNAUTHENTICATED', 'revoked key refused')
   expectError(t, await program.json('POST', '/api/inference', { body: { model: MODEL, prompt: 'x' }, headers: withKey }), 401, 'UNAUTHENTICATED', 'revoked key')
 })
 

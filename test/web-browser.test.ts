@@ -7,6 +7,7 @@ import { createWebNode } from '../services/web/role.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { launchBrowser } from './helpers/browser.js'
 import { createPlatform, untilServed } from './helpers/platform.js'
+import { until } from './helpers/until.js'
 
 const MODEL = 'gpt-fake'
 const REPLY = 'Once upon a time there was a tiny model on a mesh.'
@@ -118,12 +119,8 @@ t.test('a person registers, makes a key, uses it, sees it on the dashboard, revo
   t.match(await laptopRow.textContent(), /Programs using it stop working/, 'asks first')
   await laptopRow.locator('[data-confirm="revoke"]').click()
   await page.waitForSelector('#keys-body tr:has-text("laptop") .badge:has-text("revoked")')
-  let refused: { code?: string } | null = null
-  for (let i = 0; i < 100 && !refused; i++) {
-    refused = await client.quota().then(() => null, (err: { code?: string }) => err)
-    if (!refused) await sleep(50)
-  }
-  t.equal(refused?.code, 'UNAUTHENTICATED', 'the revoked key is refused')
+  const refused = await until('the revoked key to be refused', () => client.quota().then(() => null, (err: { code?: string }) => err), { timeoutMs: 5_000 })
+  t.equal(refused.code, 'UNAUTHENTICATED', 'the revoked key is refused')
   await t.rejects(client.infer({ model: MODEL, prompt: 'again', maxTokens: 4 }).result, { code: 'UNAUTHENTICATED' })
 
   // The mesh page lists every node of the test mesh, from the metrics node.

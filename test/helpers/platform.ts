@@ -8,6 +8,7 @@ import type { InferenceConfig } from '../../shared/config/inference.js'
 import { createdKey, createKey, login, register } from '../../shared/schemas/auth.js'
 import type { z } from 'zod'
 import { createTestMesh, type TestMesh } from './mesh.js'
+import { until } from './until.js'
 
 export const BUNDLED_MODEL = join(import.meta.dirname, '..', '..', '..', 'shared', 'models', 'stories260K.gguf')
 
@@ -55,10 +56,9 @@ export async function createPlatform (t: Teardown, opts: { auth?: Partial<AuthCo
 
 /** Waits until the gateway routes `model` (the worker was found, probed and approved). */
 export async function untilServed (gateway: GatewayNode, model: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (gateway.pool.candidates(model).length === 0) {
-    if (Date.now() > deadline) throw new Error(`gateway never saw a worker for ${model}`)
+  await until(`the gateway to route ${model}`, async () => {
+    if (gateway.pool.candidates(model).length > 0) return true
     await gateway.pool.refresh()
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+    return gateway.pool.candidates(model).length > 0
+  }, { timeoutMs, on: [[gateway.pool, 'room']] })
 }
