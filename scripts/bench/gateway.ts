@@ -15,7 +15,7 @@ import type { Role } from '../../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { createKey, login, register } from '../../shared/schemas/auth.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
-import { formatRow, percentile, runLoad } from './measure.js'
+import { formatRow, percentile, runEach, runLoad, runPaired } from './measure.js'
 import { queueRow } from './queue-row.js'
 
 const ROOT = PACKAGE_ROOT
@@ -100,13 +100,19 @@ async function main (): Promise<void> {
 
   await runLoad('warm-up', 16, 1, directCall)
   await runLoad('warm-up', 16, 1, meshCall)
-  console.log(`bench — ${SECONDS} s per row; fake upstream answers at once (4 tokens, streamed); all on 127.0.0.1`)
+  console.log(`bench — ${SECONDS} s per row (1 in flight: the three paths in turn for ${SECONDS * 3} s); fake upstream answers at once (4 tokens, streamed); all on 127.0.0.1`)
   const goals: string[] = []
   const goal = (text: string, met: boolean): void => { goals.push(`  ${met ? 'met    ' : 'NOT met'}  ${text}`) }
   for (const inFlight of IN_FLIGHT) {
-    const base = await runLoad('openai client -> fake (direct)', inFlight, SECONDS, directCall)
-    const alone = await runLoad('client -> worker (no gateway)', inFlight, SECONDS, workerCall)
-    const ours = await runLoad('client -> gateway -> worker', inFlight, SECONDS, meshCall)
+    const paths = [
+      { label: 'openai client -> fake (direct)', call: directCall },
+      { label: 'client -> worker (no gateway)', call: workerCall },
+      { label: 'client -> gateway -> worker', call: meshCall }
+    ]
+    // One in flight: the three paths in turn, so load from elsewhere on the machine hits them alike.
+    const [base, alone, ours] = inFlight === 1
+      ? await runPaired(paths, SECONDS * 3)
+      : await runEach(paths, inFlight, SECONDS)
     console.log(formatRow(base))
     console.log(formatRow(alone))
     console.log(formatRow(ours))

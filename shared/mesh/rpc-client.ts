@@ -93,7 +93,9 @@ export class PeerClient {
         raw => {
           this.lastAnswerAt = Date.now()
           try {
-            stream.finish(parseResponse(def, raw))
+            const reply = parseEnvelope(def, raw)
+            if (Array.isArray(reply.cs)) for (const chunk of reply.cs) stream.push(chunk)
+            stream.finish(validResponse(def, reply))
           } catch (err) {
             stream.fail(err as Error)
           }
@@ -165,7 +167,10 @@ export class PeerClient {
     }
     // A streaming peer is alive: discovery need not probe it, and a slow probe must not cut its streams.
     this.lastAnswerAt = Date.now()
-    this.streams.get(envelope.s)?.push(envelope.c)
+    const stream = this.streams.get(envelope.s)
+    if (!stream) return
+    if (Array.isArray(envelope.cs)) for (const chunk of envelope.cs) stream.push(chunk)
+    else stream.push(envelope.c)
   }
 
   private sendCancel (id: number): void {
@@ -190,12 +195,18 @@ export class PeerClient {
 }
 
 function parseResponse<M extends UnaryMethodDef | StreamMethodDef> (def: M, raw: Buffer): z.output<M['response']> {
-  let reply: ResponseEnvelope
+  return validResponse(def, parseEnvelope(def, raw))
+}
+
+function parseEnvelope (def: UnaryMethodDef | StreamMethodDef, raw: Buffer): ResponseEnvelope {
   try {
-    reply = JSON.parse(raw.toString('utf8')) as ResponseEnvelope
+    return JSON.parse(raw.toString('utf8')) as ResponseEnvelope
   } catch {
     throw new HyperinferError('INTERNAL', `${def.name}: peer sent a response that is not JSON`)
   }
+}
+
+function validResponse<M extends UnaryMethodDef | StreamMethodDef> (def: M, reply: ResponseEnvelope): z.output<M['response']> {
   if (!reply.ok) throw fromWire(reply.e)
   const parsed = def.response.safeParse(reply.r)
   if (!parsed.success) {

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js'
 import type { PlatformMetrics } from '../metrics.js'
 import { AccessControl, forbidden } from './access.js'
 import type { MethodDef, StreamMethodDef, UnaryMethodDef } from './method.js'
+import { ChunkBatcher } from './chunk-batcher.js'
 import { decode, encode, STREAM_CANCEL_EVENT, STREAM_CHUNK_EVENT, type RequestEnvelope, type ResponseEnvelope } from './wire.js'
 
 export interface CallContext {
@@ -133,6 +134,7 @@ export class RpcServer {
     let model = ''
     const controller = new AbortController()
     let streamId: number | undefined
+    let batcher: ChunkBatcher | null = null
     let reply: ResponseEnvelope
     try {
       this.access.check(def, channel.stream.remotePublicKey)
@@ -142,6 +144,8 @@ export class RpcServer {
         throw new HyperinferError('INVALID_ARGUMENT', `${def.name} is a streaming method: call it as a stream`)
       }
       const request = this.validate(def, envelope)
+      const id = streamId
+      batcher = new ChunkBatcher(id, chunks => { if (!channel.closed) channel.event(STREAM_CHUNK_EVENT, encode(chunks)) })
       this.trackStream(channel, streamId, { controller, def })
       const ctx: CallContext = { remotePublicKey: channel.stream.remotePublicKey, signal: controller.signal, setModel (name) { model = name } }
       const generator = handler(request, ctx)
@@ -167,7 +171,7 @@ export class RpcServer {
             : { ok: true, r: ended.value }
           break
         }
-        if (!channel.closed) channel.event(STREAM_CHUNK_EVENT, encode({ s: streamId, c: step.value }))
+        batcher.add(step.value)
       }
     } catch (err) {
       reply = this.failure(def, err)
@@ -175,6 +179,8 @@ export class RpcServer {
       if (streamId !== undefined) this.untrackStream(channel, streamId, controller)
     }
     if (isForbidden(controller.signal.reason)) reply = this.failure(def, controller.signal.reason)
+    const unsent = batcher?.take() ?? []
+    if (unsent.length > 0) reply.cs = unsent
     return this.finish(def, reply, started, model)
   }
 

@@ -28,6 +28,7 @@ export class RpcStream<Chunk, Result> implements AsyncIterable<Chunk> {
   private error: Error | null = null
   private cancelled = false
   private timer: NodeJS.Timeout | null = null
+  private timerMs = 0
   private resolveResult!: (value: Result) => void
   private rejectResult!: (err: Error) => void
 
@@ -131,7 +132,13 @@ export class RpcStream<Chunk, Result> implements AsyncIterable<Chunk> {
   }
 
   private armTimer (ms: number): void {
+    // Re-armed on every chunk: refreshing the running timer costs less than a new one.
+    if (this.timer && ms === this.timerMs) {
+      this.timer.refresh()
+      return
+    }
     if (this.timer) clearTimeout(this.timer)
+    this.timerMs = ms
     this.timer = setTimeout(() => {
       this.timer = null
       const wasCancelled = this.cancelled

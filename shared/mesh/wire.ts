@@ -10,8 +10,10 @@ export const STREAM_CANCEL_EVENT = '~cancel'
 export const GOODBYE_EVENT = '~goodbye'
 
 export interface RequestEnvelope { b: unknown, s?: number }
-export type ResponseEnvelope = { ok: true, r: unknown } | { ok: false, e: WireError }
-export interface ChunkEnvelope { s: number, c: unknown }
+/** `cs`: a stream's last chunks, sent with its final response instead of a frame of their own. */
+export type ResponseEnvelope = { ok: true, r: unknown, cs?: unknown[] } | { ok: false, e: WireError, cs?: unknown[] }
+/** One chunk (`c`) or a burst of them (`cs`). */
+export interface ChunkEnvelope { s: number, c?: unknown, cs?: unknown[] }
 
 export function encode (value: unknown): Buffer {
   const buf = Buffer.from(JSON.stringify(value))
