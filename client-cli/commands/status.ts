@@ -6,6 +6,7 @@ import { ROLES } from '../../shared/mesh/topic.js'
 import type { MeshNodeHealth, SystemHealthResponse } from '../../shared/schemas/metrics.js'
 import { withMesh, wantsJson } from '../context.js'
 import { printJson } from '../output.js'
+import { servedModels } from '../../shared/schemas/health-details.js'
 
 export interface StatusReport extends SystemHealthResponse {
   /** Where the report came from: the metrics node, or the CLI's own DHT lookups when none runs. */
@@ -89,7 +90,7 @@ async function probeDirectly (mesh: MeshClient): Promise<StatusReport> {
     startedAt: peer.health?.startedAt ?? null,
     lastSeen: peer.lastSeen ? new Date(peer.lastSeen).toISOString() : null,
     lastSeenAgoMs: peer.lastSeen ? now - peer.lastSeen : null,
-    models: modelNames(peer.health?.details?.models),
+    models: servedModels(peer.health?.details),
     scrape: { ok: false, at: null },
     self: false
   }))
@@ -107,11 +108,6 @@ async function probeDirectly (mesh: MeshClient): Promise<StatusReport> {
     source: 'discovery',
     note: NO_METRICS_NODE
   }
-}
-
-function modelNames (value: unknown): string[] {
-  if (!Array.isArray(value)) return []
-  return value.map(m => typeof m === 'string' ? m : (m as { name?: unknown } | null)?.name).filter((m): m is string => typeof m === 'string')
 }
 
 export function formatStatus (report: StatusReport): string {

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { AccountReplica } from '../../shared/accounts/replica.js'
 import type { GatewayConfig } from '../../shared/config/gateway.js'
 import type { MeshNode } from '../../shared/mesh/mesh-node.js'
+import type { GatewayHealthDetails } from '../../shared/schemas/health-details.js'
 import { defineRole, type StartedRole, type StartOptions } from '../../shared/role/define-role.js'
 import { startRole } from '../../shared/role/start-role.js'
 import { ActivityTracker } from './activity.js'
@@ -59,7 +60,7 @@ export const gatewayRole = defineRole<'gateway', GatewayHandles>({
       methods: gatewayMethods(deps),
       health: () => {
         const models = [...pool.models().keys()]
-        return { status: models.length > 0 ? 'up' : 'degraded', details: { models, unapprovedWorkers: pool.unapproved().length } }
+        return { status: models.length > 0 ? 'up' : 'degraded', details: { models, unapprovedWorkers: pool.unapproved().length } satisfies GatewayHealthDetails }
       },
       handles: { accounts, usage, pool } satisfies GatewayHandles,
       async close () {

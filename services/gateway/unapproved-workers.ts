@@ -2,13 +2,9 @@ import { LRUCache } from 'lru-cache'
 import { HyperinferError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log.js'
 import type { PeerInfo } from '../../shared/mesh/discovery.js'
+import { modelsOf } from './worker-pool.js'
 
 const CHECK_EVERY_MS = 5_000
-
-function modelsOf (peer: PeerInfo): string[] {
-  const models = peer.health?.details?.models
-  return Array.isArray(models) ? models.filter((m): m is string => typeof m === 'string') : []
-}
 
 export function approveCommand (publicKeyHex: string): string {
   return `hyperinfer admin approve-worker ${publicKeyHex}`

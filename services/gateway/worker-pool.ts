@@ -3,7 +3,8 @@ import { HyperinferError } from '../../shared/errors.js'
 import type { Discovery, PeerInfo } from '../../shared/mesh/discovery.js'
 import type { Logger } from '../../shared/log.js'
 import type { PlatformMetrics } from '../../shared/metrics.js'
-import { workerCapacity, type BackendCapacity, type WorkerCapacity } from '../../shared/schemas/capacity.js'
+import type { BackendCapacity, WorkerCapacity } from '../../shared/schemas/capacity.js'
+import { capacityInHealth, servedModels } from '../../shared/schemas/health-details.js'
 import { CapacityWatch, type FetchCapacity } from './capacity-watch.js'
 
 export interface WorkerState {
@@ -209,13 +210,11 @@ export class WorkerPool extends EventEmitter {
 }
 
 export function modelsOf (peer: PeerInfo): string[] {
-  const models = peer.health?.details?.models
-  return Array.isArray(models) ? models.filter((m): m is string => typeof m === 'string') : []
+  return servedModels(peer.health?.details)
 }
 
 function capacityFromHealth (peer: PeerInfo): WorkerCapacity | null {
-  const parsed = workerCapacity.safeParse(peer.health?.details?.capacity)
-  return parsed.success ? parsed.data : null
+  return capacityInHealth(peer.health?.details)
 }
 
 function backendOf (state: WorkerState, model: string): BackendCapacity | undefined {

@@ -1,4 +1,5 @@
 import { followRegistry } from '../../shared/accounts/node-access.js'
+import type { InferenceHealthDetails } from '../../shared/schemas/health-details.js'
 import { defineRole, type StartedRole, type StartOptions } from '../../shared/role/define-role.js'
 import { startRole } from '../../shared/role/start-role.js'
 import { inferenceMethods } from './api.js'
@@ -70,7 +71,7 @@ export const inferenceRole = defineRole<'inference', InferenceHandles, Inference
       methods: inferenceMethods(worker),
       health: () => {
         const models = worker.modelNames
-        return { status: models.length > 0 ? 'up' : 'degraded', details: { models, capacity: worker.capacity.current() } }
+        return { status: models.length > 0 ? 'up' : 'degraded', details: { models, capacity: worker.capacity.current() } satisfies InferenceHealthDetails }
       },
       handles: { worker, get publicKey () { return node.publicKey } } satisfies InferenceHandles,
       async close () {

@@ -1,4 +1,5 @@
 import { followRegistry } from '../../shared/accounts/node-access.js'
+import type { MetricsHealthDetails } from '../../shared/schemas/health-details.js'
 import { defineRole, type StartedRole, type StartOptions } from '../../shared/role/define-role.js'
 import { startRole } from '../../shared/role/start-role.js'
 import type { SystemHealthResponse } from '../../shared/schemas/metrics.js'
@@ -44,7 +45,7 @@ export const metricsRole = defineRole<'metrics', MetricsHandles>({
       node.log.info({ url: `${http.url}/metrics` }, `metrics: serving ${http.url}/metrics`)
       return {
         methods: metricsApi(collector),
-        health: () => ({ details: { ready: collector.ready, nodesKnown: collector.roster.all().length } }),
+        health: () => ({ details: { ready: collector.ready, nodesKnown: collector.roster.all().length } satisfies MetricsHealthDetails }),
         handles: { collector, url: http.url, systemHealth: () => collector.systemHealth() } satisfies MetricsHandles,
         async close () {
           await collector.stop()

@@ -3,6 +3,7 @@ import type { Role } from '../../shared/mesh/topic.js'
 import type { HealthResponse } from '../../shared/schemas/mesh.js'
 import type { MeshNodeHealth, NodeStatus } from '../../shared/schemas/metrics.js'
 import type { Family } from './exposition.js'
+import { servedModels } from '../../shared/schemas/health-details.js'
 
 /** Length of the public key prefix used as the `node` label. */
 export const NODE_LABEL_LENGTH = 12
@@ -140,13 +141,7 @@ export function statusOf (record: NodeRecord): NodeStatus {
 }
 
 export function modelsOf (health: HealthResponse | undefined): string[] {
-  const models = health?.details?.models
-  if (!Array.isArray(models)) return []
-  return models
-    .map(model => typeof model === 'string' ? model : (model as { name?: unknown, id?: unknown } | null)?.name ?? (model as { id?: unknown } | null)?.id)
-    .filter((name): name is string => typeof name === 'string')
-    .map(name => name.slice(0, 256))
-    .slice(0, 1000)
+  return servedModels(health?.details)
 }
 
 export function describe (record: NodeRecord, now: number, self = false): MeshNodeHealth {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { followRegistry } from '../../shared/accounts/node-access.js'
 import type { AccountReplica } from '../../shared/accounts/replica.js'
+import type { WebHealthDetails } from '../../shared/schemas/health-details.js'
 import { defineRole, type StartedRole, type StartOptions } from '../../shared/role/define-role.js'
 import { startRole } from '../../shared/role/start-role.js'
 import type { WebContext } from './context.js'
@@ -59,7 +60,7 @@ export const webRole = defineRole<'web', WebHandles>({
     node.log.info({ url }, `web: dashboard at ${url}`)
     return {
       methods: [],
-      health: () => ({ details: { url, accountsReplica: registry.replica() !== null } }),
+      health: () => ({ details: { url, accountsReplica: registry.replica() !== null } satisfies WebHealthDetails }),
       handles: { app, url, get accounts () { return registry.replica() } } satisfies WebHandles,
       async close () {
         await app.close()

@@ -3,6 +3,7 @@ import { adminApproveWorker, adminListUsers, adminListWorkers, adminRevokeWorker
 import { approveWorkerBody, emptyQuery, setPlanBody, setRoleBody, usernameParams, workerParams } from '../../../shared/schemas/web.js'
 import { currentUser, type WebContext } from '../context.js'
 import { validate } from '../errors.js'
+import { servedModels } from '../../../shared/schemas/health-details.js'
 
 /** Admin pages' API: users and plans, worker approvals. The auth node checks the admin role. */
 export function adminRoutes (app: FastifyInstance, ctx: WebContext): void {
@@ -35,7 +36,7 @@ export function adminRoutes (app: FastifyInstance, ctx: WebContext): void {
     const seen = ctx.node.discovery.known('inference').map(peer => ({
       publicKey: peer.id,
       status: peer.status,
-      models: Array.isArray(peer.health?.details?.models) ? peer.health.details.models as string[] : [],
+      models: servedModels(peer.health?.details),
       approved: workers.some(w => w.publicKey === peer.id && w.revokedAt === null)
     }))
     return { workers, seen }

@@ -5,6 +5,7 @@ import { systemHealth, type MeshNodeHealth } from '../../../shared/schemas/metri
 import { emptyQuery } from '../../../shared/schemas/web.js'
 import type { WebContext } from '../context.js'
 import { validate } from '../errors.js'
+import { servedModels } from '../../../shared/schemas/health-details.js'
 
 /**
  * The state of the mesh: the metrics node's systemHealth when one answers, else what this
@@ -45,7 +46,7 @@ function fromDiscovery (ctx: WebContext): MeshNodeHealth[] {
     startedAt: peer.health?.startedAt ?? null,
     lastSeen: peer.lastSeen ? new Date(peer.lastSeen).toISOString() : null,
     lastSeenAgoMs: peer.lastSeen ? now - peer.lastSeen : null,
-    models: modelsOf(peer.health?.details),
+    models: servedModels(peer.health?.details),
     scrape: { ok: false, error: 'no metrics node', at: null },
     self: false
   })))
@@ -70,11 +71,6 @@ function withSelf (ctx: WebContext, nodes: MeshNodeHealth[]): MeshNodeHealth[] {
     scrape: { ok: true, at: null },
     self: true
   }]
-}
-
-function modelsOf (details: Record<string, unknown> | undefined): string[] {
-  const models = details?.models
-  return Array.isArray(models) ? models.filter((m): m is string => typeof m === 'string').slice(0, 1000) : []
 }
 
 function overall (nodes: MeshNodeHealth[]): 'up' | 'degraded' | 'down' {
