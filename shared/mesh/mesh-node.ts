@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import Corestore from 'corestore'
 import type HyperDHT from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
-import RPC from '@hyperswarm/rpc'
+import type RPC from '@hyperswarm/rpc'
 import type { Registry } from 'prom-client'
 import { createLogger, type Logger } from '../log.js'
 import { createRegistry, platformMetrics, type PlatformMetrics } from '../metrics.js'
@@ -10,12 +10,13 @@ import { health, metrics, type HealthResponse } from '../schemas/mesh.js'
 import { openFollowerBee, openOwnBee, type Bee } from '../store/bees.js'
 import { preparePrivateDir } from '../store/private-files.js'
 import type { AccessControl } from './access.js'
-import { CalleeCheck } from './access-peers.js'
-import { createDht, type BootstrapNode } from './dht.js'
-import { Discovery } from './discovery.js'
+import type { CalleeCheck } from './access-peers.js'
+import type { BootstrapNode } from './dht.js'
+import type { Discovery } from './discovery.js'
+import { PeerLayer } from './peer-layer.js'
 import { registerMeshMetrics } from './process-metrics.js'
 import { methodsOfRole, servePlaceholders } from './readiness.js'
-import { PeerClient, probeHealth } from './rpc-client.js'
+import type { PeerClient } from './rpc-client.js'
 import { RpcServer, unary, type ServedMethod } from './rpc-server.js'
 import type { NetworkId, Role } from './topic.js'
 import { encode, GOODBYE_EVENT } from './wire.js'
@@ -66,14 +67,10 @@ export class MeshNode {
   readonly startedAt = new Date()
   private readonly opts: MeshNodeOptions
   private identity!: HyperDHT.KeyPair
-  private dhtNode!: HyperDHT
-  private rpc!: RPC
+  private peers!: PeerLayer
   private server!: RPC.Server
   private rpcServer!: RpcServer
   private swarmNode!: Hyperswarm
-  private discoveryNode!: Discovery
-  private calleeCheck!: CalleeCheck
-  private readonly clients = new Map<string, PeerClient>()
   private readonly bees = new Set<Bee<unknown>>()
   private opened = false
   private ready = false
@@ -88,28 +85,40 @@ export class MeshNode {
     this.log = opts.log ?? createLogger(opts.role)
     this.registry = createRegistry()
     this.metrics = platformMetrics(this.registry)
-    registerMeshMetrics(this.registry, { dht: () => this.dhtNode, discovery: () => this.discoveryNode })
+    registerMeshMetrics(this.registry, { dht: () => this.peers?.dht, discovery: () => this.peers?.discovery })
     preparePrivateDir(opts.dataDir, this.log)
     this.store = new Corestore(join(opts.dataDir, 'corestore'))
   }
 
   get publicKey (): Buffer { return this.identity.publicKey }
-  get dht (): HyperDHT { return this.dhtNode }
+  get dht (): HyperDHT { return this.peers.dht }
   get swarm (): Hyperswarm { return this.swarmNode }
-  get discovery (): Discovery { return this.discoveryNode }
+  get discovery (): Discovery { return this.peers.discovery }
   get access (): AccessControl { return this.rpcServer.access }
   /** Which peers may be sent a key, password, session token or prompt. */
-  get trust (): CalleeCheck { return this.calleeCheck }
+  get trust (): CalleeCheck { return this.peers.trust }
+  /** The node's RPC instance (raw calls in tests of malformed input). */
+  get rpc (): RPC { return this.peers.rpc }
 
   async open (): Promise<this> {
     if (this.opened) return this
     await this.store.ready()
     this.identity = await this.store.createKeyPair('hyperinfer/rpc-identity')
     const swarmKeyPair = await this.store.createKeyPair('hyperinfer/swarm')
-    this.dhtNode = this.opts.publicNetwork
-      ? createDht({ network: 'public' })
-      : createDht({ bootstrap: this.opts.bootstrap as BootstrapNode[] })
-    this.rpc = new RPC({ dht: this.dhtNode, keyPair: this.identity })
+    this.peers = new PeerLayer({
+      network: this.opts.network,
+      bootstrap: this.opts.bootstrap,
+      publicNetwork: this.opts.publicNetwork,
+      keyPair: this.identity,
+      log: this.log,
+      announceIntervalMs: this.opts.announceIntervalMs,
+      refreshIntervalMs: this.opts.refreshIntervalMs,
+      probeIntervalMs: this.opts.probeIntervalMs,
+      authKey: this.opts.authKey,
+      registry: () => this.rpcServer.access.registryView
+    })
+    // A role is ready when it announces itself: it does so once its handlers are served.
+    this.peers.discovery.on('announcing', (role: Role) => { if (role === this.role) this.ready = true })
     // Synchronous on purpose: a Promise would be truthy and refuse everyone.
     this.server = this.rpc.createServer({ firewall: (remotePublicKey: Buffer) => this.rpcServer.refusesConnection(remotePublicKey) })
     this.rpcServer = new RpcServer(this.server, { service: this.role, metrics: this.metrics, log: this.log, access: this.opts.access })
@@ -121,35 +130,14 @@ export class MeshNode {
       ...(this.opts.methods ?? [])
     ])
     await this.server.listen(this.identity)
-    this.swarmNode = new Hyperswarm({ dht: this.dhtNode, keyPair: swarmKeyPair })
+    this.swarmNode = new Hyperswarm({ dht: this.peers.dht, keyPair: swarmKeyPair })
     this.swarmNode.on('connection', (conn: Hyperswarm.Connection) => {
       conn.on('error', () => {})
       this.store.replicate(conn)
     })
-    this.discoveryNode = new Discovery({
-      dht: this.dhtNode,
-      network: this.opts.network,
-      keyPair: this.identity,
-      log: this.log,
-      probe: (key, opts) => probeHealth(this.client(key), opts),
-      heardFrom: key => this.clients.get(key.toString('hex'))?.lastAnswerAt ?? 0,
-      announceIntervalMs: this.opts.announceIntervalMs,
-      refreshIntervalMs: this.opts.refreshIntervalMs,
-      probeIntervalMs: this.opts.probeIntervalMs
-    })
-    this.discoveryNode.on('forget', (peer: { id: string }) => { this.dropClient(peer.id) })
-    // A role is ready when it announces itself: it does so once its handlers are served.
-    this.discoveryNode.on('announcing', (role: Role) => { if (role === this.role) this.ready = true })
-    this.calleeCheck = new CalleeCheck({
-      authKey: this.opts.authKey,
-      discovery: this.discoveryNode,
-      client: key => this.client(key),
-      log: this.log,
-      registry: () => this.rpcServer.access.registryView
-    })
     this.opened = true
     this.watchServerRecord()
-    if (this.opts.announce !== false) await this.discoveryNode.announce(this.role)
+    if (this.opts.announce !== false) await this.peers.discovery.announce(this.role)
     this.log.info({ publicKey: this.publicKey.toString('hex'), network: this.opts.network.name }, `${this.role} node listening`)
     return this
   }
@@ -161,16 +149,7 @@ export class MeshNode {
 
   /** The client for one peer, kept for the node's life. */
   client (publicKey: Buffer): PeerClient {
-    const id = publicKey.toString('hex')
-    let client = this.clients.get(id)
-    if (!client) {
-      client = new PeerClient(this.rpc, publicKey, {
-        onGoodbye: key => { this.discoveryNode.goodbye(key) },
-        onClose: key => { this.discoveryNode.connectionClosed(key) }
-      })
-      this.clients.set(id, client)
-    }
-    return client
+    return this.peers.client(publicKey)
   }
 
   /** Serving its methods is the role's own business; a role that announces nothing says so here. */
@@ -213,14 +192,6 @@ export class MeshNode {
   close (): Promise<void> {
     this.closing ??= this.doClose()
     return this.closing
-  }
-
-  /** A peer discovery forgot: its connection and client go too (nodes come and go for months). */
-  private dropClient (id: string): void {
-    const client = this.clients.get(id)
-    if (!client) return
-    client.close()
-    this.clients.delete(id)
   }
 
   /**
@@ -277,12 +248,11 @@ export class MeshNode {
     if (this.serverWatch) clearTimeout(this.serverWatch)
     this.sayGoodbye()
     const graceful = (async () => {
-      await this.discoveryNode.close()
+      await this.peers.discovery.close()
       step('discovery')
       await this.server.close()
       step('rpc server')
-      for (const client of this.clients.values()) client.close()
-      await this.rpc.destroy()
+      await this.peers.close()
       await Promise.allSettled([...this.bees].map(bee => bee.close()))
       await this.swarmNode.destroy()
       step('swarm')
@@ -293,10 +263,10 @@ export class MeshNode {
     if (!finished) {
       this.log.warn(`graceful close took over ${GRACEFUL_CLOSE_MS} ms; forcing`)
       await this.swarmNode.destroy({ force: true }).catch(() => {})
-      await this.dhtNode.destroy({ force: true })
+      await this.peers.dht.destroy({ force: true })
     }
     await this.store.close()
-    await this.dhtNode.destroy()
+    await this.peers.dht.destroy()
     this.log.info(`${this.role} node closed`)
   }
 }
