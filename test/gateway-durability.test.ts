@@ -39,7 +39,7 @@ t.test('after kill -9 of the gateway under load, every acknowledged request is i
   await until('the gateway to serve the model to the new key', async () => {
     const ready = await gateway.call(models, {}).then(m => m.models.some(x => x.name === MODEL), () => false)
     return ready && await gateway.stream(infer, { apiKey: key, model: MODEL, prompt: 'warm', maxTokens: 1 }).result.then(() => true, () => false)
-  }, { everyMs: 100 })
+  }, { timeoutMs: 60_000, everyMs: 100 })
 
   const acknowledged = new Map<string, { promptTokens: number, completionTokens: number }>()
   let stop = false

@@ -28,7 +28,7 @@ t.test('two workers, one killed mid-load: no hang, clear errors mid-stream, fail
     if (gateway.pool.candidates(MODEL).length === n) return true
     await gateway.pool.refresh()
     return gateway.pool.candidates(MODEL).length === n
-  }, { on: [[gateway.pool, 'workers'], [gateway.pool, 'room']] })
+  }, { timeoutMs: 90_000, on: [[gateway.pool, 'workers'], [gateway.pool, 'room']] })
   await untilWorkers(2)
 
   const { key } = await platform.user('frank')
