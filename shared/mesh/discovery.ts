@@ -7,6 +7,13 @@ import { Backoff } from './backoff.js'
 import { roleTopic, type NetworkId, type Role } from './topic.js'
 
 const UNANNOUNCE_WAIT_MS = 2_000
+// Idle cost: live workers are probed every probeIntervalMs (a killed worker must leave the gateway's
+// pool within seconds); live peers of other roles this many times less often, since their callers
+// report a failed call, which probes at once (health probes were most of an idle node's RPC traffic).
+const SLOW_PROBE_FACTOR = 4
+// A lookup that finds the same peers as the one before doubles the wait to the next, up to this many
+// refresh intervals; any change (a new peer, one going down) brings it back to one interval.
+const STABLE_LOOKUP_FACTOR = 6
 
 export interface PeerInfo {
   readonly publicKey: Buffer
@@ -30,7 +37,7 @@ export interface DiscoveryOptions {
   announceIntervalMs?: number
   /** How often a watched role is looked up on the DHT (new peers are probed in the same round). */
   refreshIntervalMs?: number
-  /** How often live peers of watched roles are probed (a killed peer is marked down within this plus probeTimeoutMs). */
+  /** How often live workers are probed (a killed worker is marked down within this plus probeTimeoutMs); live peers of other roles, SLOW_PROBE_FACTOR times less often. */
   probeIntervalMs?: number
   probeTimeoutMs?: number
   /** Longest a lookup may take; a slow DHT never stalls a refresh past this. */
@@ -52,6 +59,9 @@ interface Watch {
   failures: number
   /** Consecutive lookups that found nobody live. */
   empty: number
+  /** Consecutive lookups that found the same peers in the same state, and what they found. */
+  stable: number
+  seen: string
 }
 
 /**
@@ -129,7 +139,7 @@ export class Discovery extends EventEmitter {
   watch (role: Role): void {
     if (this.closed || this.watches.has(role)) return
     this.cacheOf(role)
-    this.watches.set(role, { timer: null, failures: 0, empty: 0 })
+    this.watches.set(role, { timer: null, failures: 0, empty: 0, stable: 0, seen: '' })
     void this.lookupRound(role)
     this.startProbing()
   }
@@ -264,10 +274,29 @@ export class Discovery extends EventEmitter {
     // A role with nobody live is looked for often at first, then less (a mesh may not run that role
     // at all); a failing DHT less often too.
     watch.empty = this.peers(role).length === 0 ? watch.empty + 1 : 0
-    const base = watch.empty > 0 ? Math.min(500 * 2 ** watch.empty, this.opts.refreshIntervalMs) : this.opts.refreshIntervalMs
+    const seen = this.known(role).map(peer => peer.id + peer.status).sort().join()
+    watch.stable = watch.empty === 0 && seen === watch.seen ? watch.stable + 1 : 0
+    watch.seen = seen
+    const base = watch.empty > 0
+      ? Math.min(500 * 2 ** watch.empty, this.opts.refreshIntervalMs)
+      : this.opts.refreshIntervalMs * Math.min(2 ** watch.stable, STABLE_LOOKUP_FACTOR)
     const next = watch.failures === 0 ? base : Math.min(base * 2 ** watch.failures, 30_000)
-    watch.timer = setTimeout(() => { void this.lookupRound(role) }, next)
+    this.scheduleLookup(role, watch, next)
+  }
+
+  private scheduleLookup (role: Role, watch: Watch, ms: number): void {
+    if (watch.timer) clearTimeout(watch.timer)
+    watch.timer = setTimeout(() => { void this.lookupRound(role) }, ms)
     watch.timer.unref()
+  }
+
+  /** Something changed in a role (a peer went down): its next lookup is one refresh interval away again. */
+  private lookSoon (role: Role): void {
+    const watch = this.watches.get(role)
+    if (!watch || watch.stable === 0 || this.closed) return
+    watch.stable = 0
+    watch.seen = ''
+    if (watch.timer && !this.refreshing.has(role)) this.scheduleLookup(role, watch, this.opts.refreshIntervalMs)
   }
 
   private async doRefresh (role: Role): Promise<PeerInfo[]> {
@@ -331,7 +360,7 @@ export class Discovery extends EventEmitter {
       const work: Promise<void>[] = []
       for (const role of this.watches.keys()) {
         for (const entry of this.cache.get(role)?.values() ?? []) {
-          if (entry.status === 'up' && now - (this.opts.heardFrom?.(entry.publicKey) ?? 0) < this.opts.probeIntervalMs) continue
+          if (entry.status === 'up' && !this.liveProbeDue(entry, now)) continue
           if (entry.status === 'up' || (entry.listed && entry.nextProbeAt <= now)) work.push(this.probe(entry))
         }
       }
@@ -342,6 +371,15 @@ export class Discovery extends EventEmitter {
     }
     this.probeTimer = setTimeout(() => { void tick() }, this.opts.probeIntervalMs)
     this.probeTimer.unref()
+  }
+
+  /** A live peer that answered a call just now needs no probe; one not serving inference, less often. */
+  private liveProbeDue (entry: Entry, now: number): boolean {
+    const heard = this.opts.heardFrom?.(entry.publicKey) ?? 0
+    if (now - heard < this.opts.probeIntervalMs) return false
+    if (entry.role === 'inference') return true
+    // Half a tick early, so the probe falls on the tick nearest SLOW_PROBE_FACTOR intervals.
+    return now - Math.max(heard, entry.lastSeen) >= (SLOW_PROBE_FACTOR - 0.5) * this.opts.probeIntervalMs
   }
 
   /** One probe per peer at a time. */
@@ -384,6 +422,7 @@ export class Discovery extends EventEmitter {
     if (entry.status !== 'up') return
     entry.status = 'down'
     this.opts.log.info({ peer: entry.id.slice(0, 12), role: entry.role, reason }, 'peer down')
+    this.lookSoon(entry.role)
     this.emit('down', entry)
   }
 
