@@ -1,11 +1,19 @@
 import type { Command } from 'commander'
+import { HyperinferError } from '../../shared/errors.js'
+import { ROLES, type NodeRole } from '../../shared/mesh/topic.js'
 import { requireToken } from '../session.js'
 import { callAuth, show } from './auth.js'
 
 /** `hyperinfer admin …`: for users with the admin role. */
 export function registerAdminCommands (program: Command): void {
   const admin = program.command('admin').description('administer users, plans and workers (admin role)')
+  registerUserAdmin(admin)
+  registerWorkerAdmin(admin)
+  registerNodeAdmin(admin)
+}
 
+/** users, set-plan, set-role, audit. */
+function registerUserAdmin (admin: Command): void {
   admin.command('users')
     .description('list users')
     .option('--after <username>', 'start after this username')
@@ -31,6 +39,18 @@ export function registerAdminCommands (program: Command): void {
       show(cmd, user, () => `${user.username} now has the role ${user.role}`)
     })
 
+  admin.command('audit')
+    .description('the audit log, newest first')
+    .option('--limit <n>', 'at most this many', Number, 50)
+    .option('--before <iso-time>', 'entries before this time')
+    .action(async (flags: { limit: number, before?: string }, cmd: Command) => {
+      const { entries } = await callAuth(cmd, 'adminAudit', { token: requireToken(), limit: flags.limit, before: flags.before })
+      show(cmd, { entries }, () => entries.map(e => `${e.at}  ${e.actor.padEnd(16)} ${e.action.padEnd(20)} ${e.target}${e.details ? ' ' + JSON.stringify(e.details) : ''}`).join('\n') || 'no entries')
+    })
+}
+
+/** approve-worker, revoke-worker, workers. */
+function registerWorkerAdmin (admin: Command): void {
   admin.command('approve-worker')
     .description('let gateways route to an inference worker')
     .argument('<pubkey>', 'the worker\'s public key (hex, see `hyperinfer status`)')
@@ -55,11 +75,15 @@ export function registerAdminCommands (program: Command): void {
       show(cmd, { workers }, () => workers.map(w => `${w.publicKey}  ${w.revokedAt ? 'revoked' : 'approved'} by ${w.approvedBy} ${w.approvedAt}`).join('\n') || 'no workers')
     })
 
-  const roleArg = (value: string): 'auth' | 'gateway' | 'inference' | 'metrics' | 'web' => {
-    if (!['auth', 'gateway', 'inference', 'metrics', 'web'].includes(value)) throw new Error(`unknown role "${value}": one of auth, gateway, inference, metrics, web`)
-    return value as 'auth' | 'gateway' | 'inference' | 'metrics' | 'web'
-  }
+}
 
+function roleArg (value: string): NodeRole {
+  if (!(ROLES as readonly string[]).includes(value)) throw new HyperinferError('INVALID_ARGUMENT', `unknown role "${value}": one of ${ROLES.join(', ')}`)
+  return value as NodeRole
+}
+
+/** approve-node, revoke-node, nodes. */
+function registerNodeAdmin (admin: Command): void {
   admin.command('approve-node')
     .description('approve a node\'s public key for a role: callers then trust it, and it may call the methods of that role')
     .argument('<role>', 'auth, gateway, inference, metrics or web').argument('<pubkey>', 'the node\'s public key (hex; each node logs it with the command to run)')
@@ -83,14 +107,5 @@ export function registerAdminCommands (program: Command): void {
     .action(async (flags: { role?: string }, cmd: Command) => {
       const { nodes } = await callAuth(cmd, 'adminListNodes', { token: requireToken(), role: flags.role ? roleArg(flags.role) : undefined })
       show(cmd, { nodes }, () => nodes.map(n => `${n.role.padEnd(9)} ${n.publicKey}  ${n.revokedAt ? `revoked ${n.revokedAt}` : 'approved'} by ${n.approvedBy} ${n.approvedAt}`).join('\n') || 'no nodes')
-    })
-
-  admin.command('audit')
-    .description('the audit log, newest first')
-    .option('--limit <n>', 'at most this many', Number, 50)
-    .option('--before <iso-time>', 'entries before this time')
-    .action(async (flags: { limit: number, before?: string }, cmd: Command) => {
-      const { entries } = await callAuth(cmd, 'adminAudit', { token: requireToken(), limit: flags.limit, before: flags.before })
-      show(cmd, { entries }, () => entries.map(e => `${e.at}  ${e.actor.padEnd(16)} ${e.action.padEnd(20)} ${e.target}${e.details ? ' ' + JSON.stringify(e.details) : ''}`).join('\n') || 'no entries')
     })
 }

@@ -89,6 +89,13 @@ function saveKey (created: z.output<typeof api.createdKey>): void {
 
 /** register, login, logout, whoami, change-password, keys create|list|revoke|rotate. */
 export function registerAuthCommands (program: Command): void {
+  registerLoginCommands(program)
+  registerAccountCommands(program)
+  registerKeyCommands(program.command('keys').description('your API keys'))
+}
+
+/** register, login, logout: a session on this machine. */
+function registerLoginCommands (program: Command): void {
   credentialOptions(program.command('register')
     .description('create an account and log in')
     .option('--username <name>', 'a-z, 0-9, "_", "." and "-", 3-32 characters')
@@ -124,6 +131,10 @@ export function registerAuthCommands (program: Command): void {
       show(cmd, { loggedOut: true, username: username ?? null }, () => username ? `logged out ${username}` : 'not logged in')
     })
 
+}
+
+/** whoami, change-password. */
+function registerAccountCommands (program: Command): void {
   program.command('whoami')
     .description('the account you are logged in as')
     .action(async (_flags: unknown, cmd: Command) => {
@@ -147,8 +158,10 @@ export function registerAuthCommands (program: Command): void {
       show(cmd, result, () => 'password changed')
     })
 
-  const keys = program.command('keys').description('your API keys')
+}
 
+/** keys create|list|revoke|rotate. */
+function registerKeyCommands (keys: Command): void {
   keys.command('create')
     .description('create an API key (shown once)')
     .requiredOption('--name <name>', 'what the key is for')

@@ -63,69 +63,78 @@ function generationOptions (cmd: Command): Command {
     .option('--api-key <key>', 'API key (default: HYPERINFER_API_KEY, else your last created key)')
 }
 
+/** infer, chat, models, quota, usage. */
 export function registerInferenceCommands (program: Command): void {
   generationOptions(program.command('infer'))
     .description('generate text, streaming tokens to stdout as they arrive')
     .argument('[prompt]', 'the prompt (default: read from stdin)')
     .option('--queue-timeout <ms>', 'wait at most this long for a free worker (default: the gateway\'s limit, 60 s)', number('--queue-timeout'))
-    .action(async (promptArg: string | undefined, flags: GenerationFlags, cmd: Command) => {
-      const prompt = promptArg ?? await readStdin()
-      if (!prompt) throw new HyperinferError('INVALID_ARGUMENT', 'no prompt: give it as an argument or on stdin')
-      await withClient(cmd, async client => {
-        const controller = new AbortController()
-        const onSigint = (): void => { controller.abort() }
-        process.once('SIGINT', onSigint)
-        try {
-          const { queueTimeout, ...generation } = flags as GenerationFlags & { queueTimeout?: number }
-          const call = client.infer({
-            ...generation,
-            prompt,
-            signal: controller.signal,
-            queueTimeoutMs: queueTimeout,
-            onQueued: notice => { process.stderr.write(`queued (position ${notice.position})\n`) }
-          })
-          if (wantsJson(cmd)) {
-            printJson(await call)
-            return
-          }
-          for await (const text of call) process.stdout.write(text)
-          const result = await call
-          process.stdout.write('\n')
-          process.stderr.write(summary(result) + '\n')
-        } finally {
-          process.off('SIGINT', onSigint)
-        }
-      })
-    })
-
+    .action(runInfer)
   generationOptions(program.command('chat'))
     .description('chat with a model; history is kept for the session (empty line or Ctrl-D to quit)')
-    .action(async (flags: GenerationFlags, cmd: Command) => {
-      await withClient(cmd, async client => {
-        const history: ChatMessage[] = flags.system ? [{ role: 'system', content: flags.system }] : []
-        const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY })
-        try {
-          for (;;) {
-            const line = await rl.question('> ').catch(() => '')
-            if (!line.trim()) break
-            history.push({ role: 'user', content: line })
-            const call = client.infer({ model: flags.model, maxTokens: flags.maxTokens, temperature: flags.temperature, seed: flags.seed, messages: history })
-            let answer = ''
-            for await (const text of call) {
-              answer += text
-              process.stdout.write(text)
-            }
-            const result = await call
-            process.stdout.write('\n')
-            if (wantsJson(cmd)) printJson(result)
-            history.push({ role: 'assistant', content: answer })
-          }
-        } finally {
-          rl.close()
-        }
-      })
-    })
+    .action(runChat)
+  registerUsageCommands(program)
+}
 
+async function runInfer (promptArg: string | undefined, flags: GenerationFlags, cmd: Command): Promise<void> {
+  const prompt = promptArg ?? await readStdin()
+  if (!prompt) throw new HyperinferError('INVALID_ARGUMENT', 'no prompt: give it as an argument or on stdin')
+  await withClient(cmd, async client => {
+    const controller = new AbortController()
+    const onSigint = (): void => { controller.abort() }
+    process.once('SIGINT', onSigint)
+    try {
+      const { queueTimeout, ...generation } = flags as GenerationFlags & { queueTimeout?: number }
+      const call = client.infer({
+        ...generation,
+        prompt,
+        signal: controller.signal,
+        queueTimeoutMs: queueTimeout,
+        onQueued: notice => { process.stderr.write(`queued (position ${notice.position})\n`) }
+      })
+      if (wantsJson(cmd)) {
+        printJson(await call)
+        return
+      }
+      for await (const text of call) process.stdout.write(text)
+      const result = await call
+      process.stdout.write('\n')
+      process.stderr.write(summary(result) + '\n')
+    } finally {
+      process.off('SIGINT', onSigint)
+    }
+  })
+}
+
+/** A REPL that keeps the conversation. */
+async function runChat (flags: GenerationFlags, cmd: Command): Promise<void> {
+  await withClient(cmd, async client => {
+    const history: ChatMessage[] = flags.system ? [{ role: 'system', content: flags.system }] : []
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY })
+    try {
+      for (;;) {
+        const line = await rl.question('> ').catch(() => '')
+        if (!line.trim()) break
+        history.push({ role: 'user', content: line })
+        const call = client.infer({ model: flags.model, maxTokens: flags.maxTokens, temperature: flags.temperature, seed: flags.seed, messages: history })
+        let answer = ''
+        for await (const text of call) {
+          answer += text
+          process.stdout.write(text)
+        }
+        const result = await call
+        process.stdout.write('\n')
+        if (wantsJson(cmd)) printJson(result)
+        history.push({ role: 'assistant', content: answer })
+      }
+    } finally {
+      rl.close()
+    }
+  })
+}
+
+/** models, quota, usage: what the mesh serves and what you have used. */
+function registerUsageCommands (program: Command): void {
   program.command('models')
     .description('the models the mesh serves now')
     .action(async (_flags: unknown, cmd: Command) => {
