@@ -6,13 +6,13 @@ import { decodeJoin, encodeJoin, meshConfigFromFlags, resolveMesh } from '../sha
 import { formatBootstrap } from '../shared/mesh/dht.js'
 import { startTestnet } from '../shared/mesh/bootstrap.js'
 import { runCli } from './helpers/cli.js'
+import { programArgs } from './helpers/program.js'
 import { until } from './helpers/until.js'
 
 // Each subtest starts real nodes and CLI processes, one after another; on 2 busy cores that is more than the 180 s default.
 t.setTimeout(300_000)
 
 const ROOT = join(import.meta.dirname, '..')
-const BIN = join(ROOT, 'client-cli', 'bin.js')
 
 t.test('a join string packs network, secret and bootstrap, and refuses anything else', async t => {
   const join = encodeJoin({ network: 'lab', secret: 's3cret', bootstrap: ['10.0.0.5:49737', '10.0.0.6:49737'] })
@@ -51,7 +51,7 @@ t.test('one precedence rule: flags > env > config file > defaults; a join string
 interface Spawned { child: ChildProcess, stdout: () => string, stderr: () => string, stop (): Promise<void> }
 
 function spawnCli (args: string[], env: NodeJS.ProcessEnv, t: { teardown (fn: () => unknown): void }): Spawned {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...programArgs('client-cli/main'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout!.on('data', chunk => { out += chunk })
@@ -103,7 +103,7 @@ t.test('--network, --network-secret, --bootstrap and --join work on nodes and cl
     const status = await until(`status (${label}) lists all three nodes`, async () => {
       const run = await runCli([...args], cliOpts)
       return run.code === 0 && keys.every(key => nodeKeys(run.stdout).includes(key)) && run
-    }, { timeoutMs: 60_000 })
+    }, { timeoutMs: 120_000 })
     t.pass(`status with ${label} found every node`)
     t.doesNotThrow(() => JSON.parse(status.stdout), 'with LOG_LEVEL=info, --json output on stdout is still pure JSON')
     const approval = Object.fromEntries(status.json().nodes.map((n: { publicKey: string, approval: string }) => [n.publicKey, n.approval]))
@@ -152,7 +152,7 @@ t.test('`hyperinfer node bootstrap` runs a bootstrapper plus 3 persistent DHT no
   const status = await until('the CLI finds a metrics node through that DHT', async () => {
     const run = await runCli(['status', '--json', '--wait', '15000', '--network', 'booted', '--bootstrap', line], { home: join(home, 'home'), configDir: join(home, 'config'), timeoutMs: 60_000 })
     return run.code === 0 && run.json().nodes.some((n: { role: string }) => n.role === 'metrics') && run
-  }, { timeoutMs: 60_000 })
+  }, { timeoutMs: 120_000 })
   t.same(status.json().nodes.filter((n: { role: string }) => n.role === 'metrics').map((n: { publicKey: string }) => n.publicKey), [metricsKey], 'the one it found is the node started through that DHT')
   const bad = await runCli(['node', 'bootstrap', '--port', String(port)], { home: join(home, 'home'), configDir: join(home, 'config') })
   t.equal(bad.code, 1)

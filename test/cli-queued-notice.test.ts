@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { infer } from '../shared/schemas/gateway.js'
 import { writeTestDevnet } from './helpers/cli.js'
+import { programArgs } from './helpers/program.js'
 import { createPlatform, untilServed } from './helpers/platform.js'
 import { caller, FAKE_MODEL, fakeWorker } from './helpers/queue.js'
 
@@ -22,7 +23,7 @@ t.test('hyperinfer infer prints "queued (position N)" on stderr while it waits f
 
   const home = t.testdir()
   writeTestDevnet(home, platform.mesh.network.name, platform.mesh.bootstrap)
-  const cli = spawn(process.execPath, [join(import.meta.dirname, '..', 'client-cli', 'bin.js'), 'infer', '-m', FAKE_MODEL, '--max-tokens', '3', '--api-key', key.key, 'hi'], {
+  const cli = spawn(process.execPath, [...programArgs('client-cli/main'), 'infer', '-m', FAKE_MODEL, '--max-tokens', '3', '--api-key', key.key, 'hi'], {
     env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_CONFIG_DIR: join(home, 'config'), HYPERINFER_BOOTSTRAP: '', HYPERINFER_NETWORK: '', LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'pipe', 'pipe']
   })

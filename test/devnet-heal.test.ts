@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './helpers/cli.js'
 import { rolePid, startDevnet } from './helpers/devnet.js'
+import { until } from './helpers/until.js'
 
 t.test('the devnet restarts a killed role and serves again', async t => {
   const home = mkdtempSync(join(tmpdir(), 'hyperinfer-heal-'))
@@ -23,11 +24,10 @@ t.test('the devnet restarts a killed role and serves again', async t => {
   await devnet.printed('devnet: inference exited (SIGKILL); restarting', 10_000)
   t.pass('the devnet noticed and restarts it')
 
-  let answered = ''
-  for (let attempt = 0; attempt < 10 && !answered; attempt++) {
+  const answered = await until('the restarted worker to serve through the gateway', async () => {
     const result = await runCli(['infer', '-m', 'stories260K', '--temperature', '0', '--max-tokens', '16', 'Once upon a time'], cli)
-    if (result.code === 0) answered = result.stdout
-  }
+    return result.code === 0 && result.stdout
+  }, { timeoutMs: 120_000 })
   t.match(answered, /there was a little girl/, 'the restarted worker serves through the gateway again')
   t.equal(await devnet.stop(), 'exit 0', 'still stops cleanly')
 })

@@ -6,6 +6,7 @@ import t from 'tap'
 import { Ollama } from 'ollama'
 import OpenAI from 'openai'
 import { usage } from '../shared/schemas/gateway.js'
+import { programArgs } from './helpers/program.js'
 import { until } from './helpers/until.js'
 import { embedText } from '../scripts/fakes/openai-server.js'
 import { createCompatMesh } from './helpers/compat.js'
@@ -71,9 +72,8 @@ t.test('the ollama client against the proxy; curl -N sees SSE chunks as they are
   })
 
   await t.test('`hyperinfer proxy` prints its base URL and the lines to export, and serves with the key it was given', async t => {
-    const bin = join(import.meta.dirname, '..', 'client-cli', 'bin.js')
     const dir = platform.mesh.dir('cli')
-    const child = spawn(process.execPath, [bin, '--network', platform.mesh.network.name, '--bootstrap', formatBootstrap(platform.mesh.bootstrap).join(','), 'proxy', '--port', '0', '--api-key', key], {
+    const child = spawn(process.execPath, [...programArgs('client-cli/main'), '--network', platform.mesh.network.name, '--bootstrap', formatBootstrap(platform.mesh.bootstrap).join(','), 'proxy', '--port', '0', '--api-key', key], {
       env: { ...process.env, HYPERINFER_HOME: dir, HYPERINFER_CONFIG_DIR: dir, HYPERINFER_API_KEY: '', LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'inherit']
     })

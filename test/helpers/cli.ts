@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeDevnetInfo } from '../../shared/config/network.js'
 import { formatBootstrap, type BootstrapNode } from '../../shared/mesh/dht.js'
+import { programArgs } from './program.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const BIN = join(ROOT, 'client-cli', 'bin.js')
 
 export interface CliResult {
   code: number | null
@@ -33,10 +33,10 @@ export function writeTestDevnet (home: string, network: string, bootstrap: Boots
   writeDevnetInfo(home, { network, bootstrap: formatBootstrap(bootstrap), pid: process.pid, startedAt: new Date().toISOString() })
 }
 
-/** Runs `node client-cli/bin.js ...args` as a child process. */
+/** Runs the CLI (`hyperinfer ...args`) as a child process: compiled when dist/ is fresh, else from source. */
 export function runCli (args: string[], opts: CliOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...programArgs('client-cli/main'), ...args], {
       cwd: ROOT,
       env: {
         ...process.env,

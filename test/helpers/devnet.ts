@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { programArgs } from './program.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -24,14 +25,12 @@ export interface Devnet {
 }
 
 /**
- * Runs the devnet as `npm start` does: compiled from dist/ when it was built, else from source
- * through tsx (SOURCE=1 forces the source).
+ * Runs the devnet as `npm start` does: compiled when dist/ is a fresh build, else from source
+ * through tsx (SOURCE=1 forces the source); its roles run the same way.
  */
 export async function startDevnet (home: string): Promise<Devnet> {
   const env = { METRICS_PORT: String(await freePort()), WEB_SERVICE_PORT: String(await freePort()) }
-  const compiled = join(ROOT, 'dist', 'scripts', 'devnet.js')
-  const entry = existsSync(compiled) && !process.env.SOURCE ? [compiled] : ['--import=tsx', join(ROOT, 'scripts', 'devnet.ts')]
-  const child = spawn(process.execPath, entry, {
+  const child = spawn(process.execPath, programArgs('scripts/devnet'), {
     cwd: ROOT, env: { ...process.env, ...env, HYPERINFER_HOME: home, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
@@ -67,7 +66,7 @@ export async function startDevnet (home: string): Promise<Devnet> {
   }
 }
 
-/** The devnet's child running services/<role>/main. */
+/** The devnet's child running `services/main <role>` (from source or compiled). */
 export function rolePid (devnetPid: number, role: string): number | null {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
@@ -75,9 +74,10 @@ export function rolePid (devnetPid: number, role: string): number | null {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
       if (parent !== devnetPid) continue
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`services/${role}/main`)) return Number(entry)
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      const main = args.findIndex(arg => /services[/\\]main\.(ts|js)$/.test(arg))
+      if (main >= 0 && args[main + 1] === role) return Number(entry)
     } catch { /* gone meanwhile */ }
   }
   return null
 }
-

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatBootstrap, type BootstrapNode } from '../../shared/mesh/dht.js'
 import type { Role } from '../../shared/mesh/topic.js'
+import { programArgs } from './program.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -16,7 +17,7 @@ export interface RoleProcess {
 /** Runs one role (services/main.ts <role>) as its own process on a test mesh. */
 export function spawnRole (role: Role, opts: { dataDir: string, network: string, bootstrap: BootstrapNode[], args?: string[], env?: NodeJS.ProcessEnv }): RoleProcess {
   const child = spawn(process.execPath, [
-    '--import=tsx', join(ROOT, 'services', 'main.ts'), role,
+    ...programArgs('services/main'), role,
     '--data-dir', opts.dataDir,
     '--home', opts.dataDir,
     '--network', opts.network,
