@@ -1,13 +1,23 @@
 import t from 'tap'
-import { BUNDLED_MODEL, createPlatform, untilServed } from './helpers/platform.js'
+import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
+import { createPlatform, untilServed, type Platform } from './helpers/platform.js'
 import { spawnRole } from './helpers/processes.js'
 import { until } from './helpers/until.js'
 
-const MODEL = 'stories260K'
+// Routing on churn does not depend on the backend: a fake OpenAI upstream starts in milliseconds
+// where loading llama.cpp (and its binding self-test, a forked process) takes seconds per process.
+const MODEL = 'gpt-fake'
+
+async function fakeUpstream (platform: Platform): Promise<string> {
+  process.env.OPENAI_API_KEY ??= 'sk-test'
+  const fake = await startFakeOpenAI()
+  platform.mesh.closeLater(() => fake.close())
+  return `${fake.url}/v1`
+}
 
 t.test('graceful worker stop: the gateway stops routing to it within 1 s', async t => {
   const platform = await createPlatform(t)
-  const worker = await platform.worker({ llamaModel: BUNDLED_MODEL })
+  const worker = await platform.worker({ openaiBaseUrl: await fakeUpstream(platform), openaiModels: [MODEL] })
   await untilServed(platform.gateway, MODEL)
   const id = worker.publicKey.toString('hex')
   t.ok(platform.gateway.pool.candidates(MODEL).some(s => s.peer.id === id), 'routed before the stop')
@@ -23,7 +33,8 @@ t.test('kill -9 of a worker: the gateway stops routing to it within 5 s', async 
     dataDir: platform.mesh.dir('worker9'),
     network: platform.mesh.network.name,
     bootstrap: platform.mesh.bootstrap,
-    args: ['--llama-model', BUNDLED_MODEL]
+    args: ['--openai-base-url', await fakeUpstream(platform), '--openai-model', MODEL],
+    env: { OPENAI_API_KEY: 'sk-test' }
   })
   t.teardown(() => proc.kill9())
   await untilServed(platform.gateway, MODEL, 60_000)
@@ -34,7 +45,7 @@ t.test('kill -9 of a worker: the gateway stops routing to it within 5 s', async 
 
 t.test('a new worker is routed within 2 s of its approval, nothing restarted', async t => {
   const platform = await createPlatform(t, { auth: { autoApproveWorkers: false } })
-  const worker = await platform.worker({ llamaModel: BUNDLED_MODEL })
+  const worker = await platform.worker({ openaiBaseUrl: await fakeUpstream(platform), openaiModels: [MODEL] })
   const id = worker.publicKey.toString('hex')
   await until('gateway sees the unapproved worker', () => platform.gateway.pool.unapproved().some(peer => peer.id === id), { on: [[platform.gateway.pool, 'room']] })
   t.equal(platform.gateway.pool.candidates(MODEL).length, 0, 'not routed before approval')
