@@ -45,7 +45,8 @@ export class Collector {
     const { discovery } = this.node
     discovery.on('up', this.onUp)
     discovery.on('down', this.onDown)
-    for (const role of ROLES) discovery.watch(role)
+    // A scrape that fails probes the node at once: the scrapes are this node's liveness checks.
+    for (const role of ROLES) discovery.watch(role, { slowProbes: true })
     void this.scrapeNow()
   }
 

@@ -62,6 +62,8 @@ interface Watch {
   /** Consecutive lookups that found the same peers in the same state, and what they found. */
   stable: number
   seen: string
+  /** The watcher learns of failures its own way (the metrics node's scrapes): live peers are probed slowly. */
+  slowProbes: boolean
 }
 
 /**
@@ -135,11 +137,16 @@ export class Discovery extends EventEmitter {
     await attempt()
   }
 
-  /** Keep the peers of a role fresh in the background until unwatch. */
-  watch (role: Role): void {
-    if (this.closed || this.watches.has(role)) return
+  /**
+   * Keep the peers of a role fresh in the background until unwatch. With slowProbes, live workers
+   * too are probed only every few intervals (for a watcher that calls them regularly anyway).
+   */
+  watch (role: Role, { slowProbes }: { slowProbes?: boolean } = {}): void {
+    const watching = this.watches.get(role)
+    if (watching && slowProbes !== undefined) watching.slowProbes = slowProbes
+    if (this.closed || watching) return
     this.cacheOf(role)
-    this.watches.set(role, { timer: null, failures: 0, empty: 0, stable: 0, seen: '' })
+    this.watches.set(role, { timer: null, failures: 0, empty: 0, stable: 0, seen: '', slowProbes: slowProbes ?? false })
     void this.lookupRound(role)
     this.startProbing()
   }
@@ -377,7 +384,7 @@ export class Discovery extends EventEmitter {
   private liveProbeDue (entry: Entry, now: number): boolean {
     const heard = this.opts.heardFrom?.(entry.publicKey) ?? 0
     if (now - heard < this.opts.probeIntervalMs) return false
-    if (entry.role === 'inference') return true
+    if (entry.role === 'inference' && this.watches.get(entry.role)?.slowProbes === false) return true
     // Half a tick early, so the probe falls on the tick nearest SLOW_PROBE_FACTOR intervals.
     return now - Math.max(heard, entry.lastSeen) >= (SLOW_PROBE_FACTOR - 0.5) * this.opts.probeIntervalMs
   }
