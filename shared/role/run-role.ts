@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../log.js'
 import { warnWhenAlone } from '../mesh/alone-warning.js'
 import type { NodeRole } from '../mesh/topic.js'
 import type { AnyRoleDefinition, StartedRole } from './define-role.js'
+import { settleMemoryAfterStart } from './settle-memory.js'
 import { startRole } from './start-role.js'
 
 const SHUTDOWN_LIMIT_MS = 15_000
@@ -72,6 +73,7 @@ export async function runRoleCommand (definition: AnyRoleDefinition, argv: strin
     await started.close()
   })
   stopWithSupervisor()
+  settleMemoryAfterStart()
   return started
 }
 
