@@ -8,10 +8,13 @@ import { warnWhenAlone } from '../shared/mesh/alone-warning.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { infer } from '../shared/schemas/gateway.js'
 import { createTestMesh } from './helpers/mesh.js'
-import { BUNDLED_MODEL, createPlatform } from './helpers/platform.js'
+import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
+import { createPlatform } from './helpers/platform.js'
 import { until } from './helpers/until.js'
 
-const MODEL = 'stories260K'
+// The worker's backend is not what is tested here: a fake OpenAI upstream starts at once, where
+// llama.cpp costs seconds per test process (its import and a forked binding self-test).
+const MODEL = 'gpt-fake'
 
 /** A real pino logger whose lines land in an array. */
 function capture (): { log: Logger, messages: () => string[] } {
@@ -23,6 +26,9 @@ function capture (): { log: Logger, messages: () => string[] } {
 t.test('approval, told to the operator: worker waits then says approved; gateway tells once; MODEL_UNAVAILABLE names the unapproved worker', async t => {
   const platform = await createPlatform(t, { auth: { autoApproveWorkers: false }, pinned: true })
   const workerLog = capture()
+  process.env.OPENAI_API_KEY ??= 'sk-test'
+  const fake = await startFakeOpenAI()
+  platform.mesh.closeLater(() => fake.close())
   const worker = await createInferenceNode({
     network: platform.mesh.network,
     bootstrap: platform.mesh.bootstrap,
@@ -30,7 +36,7 @@ t.test('approval, told to the operator: worker waits then says approved; gateway
     refreshIntervalMs: 300,
     dataDir: platform.mesh.dir('worker'),
     log: workerLog.log,
-    config: { llamaModel: BUNDLED_MODEL }
+    config: { openaiBaseUrl: `${fake.url}/v1`, openaiModels: [MODEL] }
   })
   platform.mesh.closeLater(() => worker.close())
   const key = worker.publicKey.toString('hex')
