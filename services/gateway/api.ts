@@ -1,3 +1,4 @@
+import type { z } from 'zod'
 import type { AccountReplica } from '../../shared/accounts/replica.js'
 import { HyperinferError } from '../../shared/errors.js'
 import type { MeshNode } from '../../shared/mesh/mesh-node.js'
@@ -12,7 +13,7 @@ import { nextUtcMidnight, utcDay } from './token-quota.js'
 const DAY_MS = 24 * 60 * 60 * 1000
 
 export function gatewayMethods (deps: InferDeps): ServedMethod[] {
-  const { accounts, pool, limiter, usage: usageLog } = deps
+  const { pool } = deps
   const modelCache = new Map<string, { at: number, models: ModelInfo[] }>()
 
   async function workerModels (state: { peer: { id: string, publicKey: Buffer } }): Promise<ModelInfo[]> {
@@ -44,52 +45,60 @@ export function gatewayMethods (deps: InferDeps): ServedMethod[] {
       }
     }),
 
-    unary(quota, ({ apiKey }) => {
-      const account = authenticate(accounts, apiKey)
-      const now = Date.now()
-      const key = limiter.usage(`key:${account.keyId}`, now)
-      const user = limiter.usage(`user:${account.userId}`, now)
-      const binding = user.used >= key.used ? user : key
-      const tokens = deps.quota.status(account.userId, now)
-      const { requestsPerHour, tokensPerDay } = account.limits
-      return {
-        plan: account.plan,
-        requests: {
-          limit: requestsPerHour,
-          used: binding.used,
-          remaining: Math.max(0, requestsPerHour - binding.used),
-          windowSeconds: 3600,
-          resetAt: binding.resetAt === null ? null : new Date(binding.resetAt).toISOString()
-        },
-        tokens: {
-          limit: tokensPerDay,
-          used: tokens.used,
-          reserved: tokens.reserved,
-          remaining: Math.max(0, tokensPerDay - tokens.used - tokens.reserved),
-          resetAt: new Date(nextUtcMidnight(now)).toISOString()
-        }
-      }
-    }),
+    unary(quota, ({ apiKey }) => quotaOf(deps, apiKey)),
 
-    unary(usage, async req => {
-      const caller = await identify(deps.node, accounts, req)
-      const userId = req.userId ?? caller.userId
-      if (userId !== caller.userId && caller.role !== 'admin') {
-        throw new HyperinferError('FORBIDDEN', 'only admins can read another user\'s usage')
-      }
-      const days = []
-      const from = utcDay(Date.now() - (req.days - 1) * DAY_MS)
-      for await (const day of usageLog.dailyCounters(userId, from)) days.push(day)
-      const recent = []
-      if (req.recent > 0) {
-        for await (const record of usageLog.recentRequests(userId, req.recent)) {
-          const { userId: _owner, promptSha256: _hash, reservedTokens: _reserved, ...rest } = record
-          recent.push(rest)
-        }
-      }
-      return { userId, days, recent }
-    })
+    unary(usage, req => usageOf(deps, req))
   ]
+}
+
+/** A key's plan, what it has used of it and when that frees up. */
+function quotaOf (deps: InferDeps, apiKey: string): z.output<typeof quota.response> {
+  const { accounts, limiter } = deps
+  const account = authenticate(accounts, apiKey)
+  const now = Date.now()
+  const key = limiter.usage(`key:${account.keyId}`, now)
+  const user = limiter.usage(`user:${account.userId}`, now)
+  const binding = user.used >= key.used ? user : key
+  const tokens = deps.quota.status(account.userId, now)
+  const { requestsPerHour, tokensPerDay } = account.limits
+  return {
+    plan: account.plan,
+    requests: {
+      limit: requestsPerHour,
+      used: binding.used,
+      remaining: Math.max(0, requestsPerHour - binding.used),
+      windowSeconds: 3600,
+      resetAt: binding.resetAt === null ? null : new Date(binding.resetAt).toISOString()
+    },
+    tokens: {
+      limit: tokensPerDay,
+      used: tokens.used,
+      reserved: tokens.reserved,
+      remaining: Math.max(0, tokensPerDay - tokens.used - tokens.reserved),
+      resetAt: new Date(nextUtcMidnight(now)).toISOString()
+    }
+  }
+}
+
+/** A user's usage by day and model and recent requests (another user's for admins). */
+async function usageOf (deps: InferDeps, req: z.output<typeof usage.request>): Promise<z.output<typeof usage.response>> {
+  const { accounts, usage: usageLog } = deps
+  const caller = await identify(deps.node, accounts, req)
+  const userId = req.userId ?? caller.userId
+  if (userId !== caller.userId && caller.role !== 'admin') {
+    throw new HyperinferError('FORBIDDEN', 'only admins can read another user\'s usage')
+  }
+  const days = []
+  const from = utcDay(Date.now() - (req.days - 1) * DAY_MS)
+  for await (const day of usageLog.dailyCounters(userId, from)) days.push(day)
+  const recent = []
+  if (req.recent > 0) {
+    for await (const record of usageLog.recentRequests(userId, req.recent)) {
+      const { userId: _owner, promptSha256: _hash, reservedTokens: _reserved, ...rest } = record
+      recent.push(rest)
+    }
+  }
+  return { userId, days, recent }
 }
 
 /** The caller of a usage query: by API key locally, or by session token with the auth node. */

@@ -5,7 +5,7 @@ import { VERSION } from '../mesh/mesh-node.js'
 import type { InferResult } from '../schemas/gateway.js'
 import type { ChatMessage, ToolCall } from '../schemas/generation.js'
 import { fromFastifyError, sendOllamaError } from './errors.js'
-import { checkGeneration, explain, newRequestId, parseBody, remaining, requestKey, startGeneration, type CompatOptions } from './request.js'
+import { checkGeneration, embedFor, newRequestId, parseBody, remaining, requestKey, startGeneration, type CompatOptions } from './request.js'
 import { openStream } from './stream-writer.js'
 import type { GenerationInput } from './upstream.js'
 
@@ -58,28 +58,13 @@ export async function ollamaCompat (app: FastifyInstance, opts: CompatOptions): 
 
   app.get('/version', async () => ({ version: VERSION }))
 
-  app.get('/tags', async () => {
-    const list = await upstream.models()
-    return {
-      models: list.models.map(m => ({
-        name: m.name,
-        model: m.name,
-        modified_at: new Date(0).toISOString(),
-        size: 0,
-        digest: '',
-        details: { parent_model: '', format: '', family: m.backends.join(','), families: m.backends, parameter_size: '', quantization_level: '' }
-      }))
-    }
-  })
+  app.get('/tags', async () => toOllamaTags(await upstream.models()))
 
   app.post('/embed', async req => {
     const apiKey = requestKey(req, opts.keyPolicy)
     const body = parseBody(embedBody, req.body)
     const started = performance.now()
-    const input = typeof body.input === 'string' ? [body.input] : body.input
-    const abort = new AbortController()
-    req.raw.on('close', () => { if (!req.raw.complete) abort.abort() })
-    const answer = await upstream.embed(apiKey, body.model, input, abort.signal).catch(async err => { throw await explain(upstream, err, body.model) })
+    const answer = await embedFor(upstream, req, apiKey, body.model, body.input)
     const ns = Math.round((performance.now() - started) * 1e6)
     return { model: answer.model, embeddings: answer.embeddings, total_duration: ns, load_duration: 0, prompt_eval_count: answer.usage.promptTokens }
   })
@@ -94,7 +79,7 @@ export async function ollamaCompat (app: FastifyInstance, opts: CompatOptions): 
       responseFormat: toResponseFormat(body.format),
       tools: body.tools
     })
-    return await generate(reply, apiKey, generation, body.stream !== false, 'chat')
+    return await generate(upstream, reply, apiKey, generation, body.stream !== false, 'chat')
   })
 
   app.post('/generate', async (req, reply) => {
@@ -108,46 +93,61 @@ export async function ollamaCompat (app: FastifyInstance, opts: CompatOptions): 
       ...sampling(body.options),
       responseFormat: toResponseFormat(body.format)
     })
-    return await generate(reply, apiKey, generation, body.stream !== false, 'generate')
+    return await generate(upstream, reply, apiKey, generation, body.stream !== false, 'generate')
   })
+}
 
-  async function generate (reply: FastifyReply, apiKey: string, generation: GenerationInput, stream: boolean, kind: 'chat' | 'generate'): Promise<unknown> {
-    const startedAt = performance.now()
-    const started = await startGeneration(upstream, apiKey, generation, reply)
-    const part = (text: string, done: boolean): Record<string, unknown> => kind === 'chat'
-      ? { model: generation.model, created_at: new Date().toISOString(), message: { role: 'assistant', content: text }, done }
-      : { model: generation.model, created_at: new Date().toISOString(), response: text, done }
-    const final = (result: InferResult): Record<string, unknown> => {
-      const last = part(stream ? '' : result.text, true)
-      if (kind === 'chat' && result.toolCalls?.length) (last.message as Record<string, unknown>).tool_calls = result.toolCalls.map(toOllamaToolCall)
-      const ns = Math.round((performance.now() - startedAt) * 1e6)
-      return {
-        ...last,
-        done_reason: result.finishReason === 'length' ? 'length' : 'stop',
-        total_duration: ns,
-        load_duration: 0,
-        prompt_eval_count: result.usage.promptTokens,
-        prompt_eval_duration: 0,
-        eval_count: result.usage.completionTokens,
-        eval_duration: ns
-      }
+/** One chat or generate call: NDJSON parts as tokens arrive, or one answer when `stream` is false. */
+async function generate (upstream: CompatOptions['upstream'], reply: FastifyReply, apiKey: string, generation: GenerationInput, stream: boolean, kind: 'chat' | 'generate'): Promise<unknown> {
+  const startedAt = performance.now()
+  const started = await startGeneration(upstream, apiKey, generation, reply)
+  const part = (text: string, done: boolean): Record<string, unknown> => kind === 'chat'
+    ? { model: generation.model, created_at: new Date().toISOString(), message: { role: 'assistant', content: text }, done }
+    : { model: generation.model, created_at: new Date().toISOString(), response: text, done }
+  const final = (result: InferResult): Record<string, unknown> => {
+    const last = part(stream ? '' : result.text, true)
+    if (kind === 'chat' && result.toolCalls?.length) (last.message as Record<string, unknown>).tool_calls = result.toolCalls.map(toOllamaToolCall)
+    const ns = Math.round((performance.now() - startedAt) * 1e6)
+    return {
+      ...last,
+      done_reason: result.finishReason === 'length' ? 'length' : 'stop',
+      total_duration: ns,
+      load_duration: 0,
+      prompt_eval_count: result.usage.promptTokens,
+      prompt_eval_duration: 0,
+      eval_count: result.usage.completionTokens,
+      eval_duration: ns
     }
-    if (!stream) {
-      for await (const _chunk of remaining(started)) { /* the result carries the whole text */ }
-      return final(await started.stream.result)
+  }
+  if (!stream) {
+    for await (const _chunk of remaining(started)) { /* the result carries the whole text */ }
+    return final(await started.stream.result)
+  }
+  const out = openStream(reply, 'application/x-ndjson')
+  try {
+    for await (const chunk of remaining(started)) {
+      if (out.gone()) break
+      // tool calls go out whole with the final message, as Ollama sends them
+      if (chunk.text !== '') await out.write(JSON.stringify(part(chunk.text, false)) + '\n')
     }
-    const out = openStream(reply, 'application/x-ndjson')
-    try {
-      for await (const chunk of remaining(started)) {
-        if (out.gone()) break
-        // tool calls go out whole with the final message, as Ollama sends them
-        if (chunk.text !== '') await out.write(JSON.stringify(part(chunk.text, false)) + '\n')
-      }
-      out.end(JSON.stringify(final(await started.stream.result)) + '\n')
-    } catch (err) {
-      out.end(JSON.stringify({ error: toHyperinferError(err).message }) + '\n')
-    }
-    return reply
+    out.end(JSON.stringify(final(await started.stream.result)) + '\n')
+  } catch (err) {
+    out.end(JSON.stringify({ error: toHyperinferError(err).message }) + '\n')
+  }
+  return reply
+}
+
+/** The mesh's models as Ollama lists its local ones (no sizes or digests to tell). */
+function toOllamaTags (list: Awaited<ReturnType<CompatOptions['upstream']['models']>>): Record<string, unknown> {
+  return {
+    models: list.models.map(m => ({
+      name: m.name,
+      model: m.name,
+      modified_at: new Date(0).toISOString(),
+      size: 0,
+      digest: '',
+      details: { parent_model: '', format: '', family: m.backends.join(','), families: m.backends, parameter_size: '', quantization_level: '' }
+    }))
   }
 }
 

@@ -1,11 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { HyperinferError, toHyperinferError } from '../errors.js'
 import type { InferResult } from '../schemas/gateway.js'
 import type { ToolCallDelta } from '../schemas/generation.js'
 import { fromFastifyError, openAIErrorBody, sendOpenAIError, unknownModel } from './errors.js'
 import { chatCompletionBody, completionBody, embeddingBody } from './openai-schemas.js'
 import { chatCompletion, chatToGeneration, completionToGeneration, encodeEmbedding, openAIFinish, openAIUsage, textCompletion } from './openai-translate.js'
-import { checkGeneration, explain, keyOfRequest, newRequestId, parseBody, remaining, requestKey, startGeneration, unixNow, type CompatOptions, type StartedGeneration } from './request.js'
+import { checkGeneration, embedFor, keyOfRequest, newRequestId, parseBody, remaining, requestKey, startGeneration, unixNow, type CompatOptions, type StartedGeneration } from './request.js'
 import { openStream } from './stream-writer.js'
 import type { GenerationInput } from './upstream.js'
 
@@ -35,7 +35,7 @@ export async function openAICompat (app: FastifyInstance, opts: CompatOptions): 
     const body = parseBody(chatCompletionBody, req.body)
     const generation = checkGeneration(chatToGeneration(body))
     const shape: Shape = { kind: 'chat', id: `chatcmpl-${newRequestId().slice(4)}`, created: unixNow(), model: body.model, includeUsage: body.stream_options?.include_usage === true }
-    return await generate(req, reply, apiKey, generation, body.stream === true, shape)
+    return await generate(upstream, reply, apiKey, generation, body.stream === true, shape)
   })
 
   app.post('/completions', async (req, reply) => {
@@ -43,7 +43,7 @@ export async function openAICompat (app: FastifyInstance, opts: CompatOptions): 
     const body = parseBody(completionBody, req.body)
     const generation = checkGeneration(completionToGeneration(body))
     const shape: Shape = { kind: 'text', id: `cmpl-${newRequestId().slice(4)}`, created: unixNow(), model: body.model, includeUsage: body.stream_options?.include_usage === true }
-    return await generate(req, reply, apiKey, generation, body.stream === true, shape)
+    return await generate(upstream, reply, apiKey, generation, body.stream === true, shape)
   })
 
   app.get('/models', async () => {
@@ -62,10 +62,7 @@ export async function openAICompat (app: FastifyInstance, opts: CompatOptions): 
   app.post('/embeddings', async req => {
     const apiKey = requestKey(req, opts.keyPolicy)
     const body = parseBody(embeddingBody, req.body)
-    const input = typeof body.input === 'string' ? [body.input] : body.input
-    const abort = new AbortController()
-    req.raw.on('close', () => { if (!req.raw.complete) abort.abort() })
-    const answer = await upstream.embed(apiKey, body.model, input, abort.signal).catch(async err => { throw await explain(upstream, err, body.model) })
+    const answer = await embedFor(upstream, req, apiKey, body.model, body.input)
     return {
       object: 'list',
       model: answer.model,
@@ -73,17 +70,18 @@ export async function openAICompat (app: FastifyInstance, opts: CompatOptions): 
       usage: { prompt_tokens: answer.usage.promptTokens, total_tokens: answer.usage.totalTokens }
     }
   })
+}
 
-  async function generate (req: FastifyRequest, reply: FastifyReply, apiKey: string, generation: GenerationInput, stream: boolean, shape: Shape): Promise<unknown> {
-    const started = await startGeneration(upstream, apiKey, generation, reply)
-    if (!stream) {
-      for await (const _chunk of remaining(started)) { /* the result carries the whole text */ }
-      const result = await started.stream.result
-      return shape.kind === 'chat' ? chatCompletion(shape.id, shape.created, result) : textCompletion(shape.id, shape.created, result)
-    }
-    await relaySse(reply, started, shape)
-    return reply
+/** One completion: the whole answer as JSON, or SSE as tokens arrive. */
+async function generate (upstream: CompatOptions['upstream'], reply: FastifyReply, apiKey: string, generation: GenerationInput, stream: boolean, shape: Shape): Promise<unknown> {
+  const started = await startGeneration(upstream, apiKey, generation, reply)
+  if (!stream) {
+    for await (const _chunk of remaining(started)) { /* the result carries the whole text */ }
+    const result = await started.stream.result
+    return shape.kind === 'chat' ? chatCompletion(shape.id, shape.created, result) : textCompletion(shape.id, shape.created, result)
   }
+  await relaySse(reply, started, shape)
+  return reply
 }
 
 function modelObject (id: string): Record<string, unknown> {

@@ -4,7 +4,7 @@ import type { z } from 'zod'
 import { HyperinferError, toHyperinferError } from '../errors.js'
 import { generation } from '../schemas/generation.js'
 import { unknownModel } from './errors.js'
-import type { CompatUpstream, GatewayChunk, GenerationInput, GenerationStream } from './upstream.js'
+import type { CompatUpstream, GatewayChunk, GatewayEmbedding, GenerationInput, GenerationStream } from './upstream.js'
 
 /**
  * Which key a request runs with, from the key it presented (null when none): the web node
@@ -104,6 +104,13 @@ export async function explain (upstream: CompatUpstream, err: unknown, model: st
   if (coded.code !== 'MODEL_UNAVAILABLE') return coded
   const listed = await upstream.models().then(list => list.models.some(m => m.name === model), () => true)
   return listed ? coded : unknownModel(model)
+}
+
+/** Embeddings for one HTTP request: cancelled when the client goes away, an unknown model a 404. */
+export async function embedFor (upstream: CompatUpstream, req: FastifyRequest, apiKey: string, model: string, input: string | string[]): Promise<GatewayEmbedding> {
+  const abort = new AbortController()
+  req.raw.on('close', () => { if (!req.raw.complete) abort.abort() })
+  return upstream.embed(apiKey, model, typeof input === 'string' ? [input] : input, abort.signal).catch(async err => { throw await explain(upstream, err, model) })
 }
 
 /** The rest of a started generation's real chunks (queue notices dropped). */

@@ -10,6 +10,8 @@ import { flattenMessages } from '../prompt.js'
 import type { Backend, BackendModel, GenerateRequest, GenerateResult } from './types.js'
 
 type NodeLlamaCpp = typeof import('node-llama-cpp')
+/** One generation on a prepared sequence (a chat response or a plain completion). */
+type RunGeneration = (options: Parameters<InstanceType<NodeLlamaCpp['LlamaCompletion']>['generateCompletionWithMeta']>[1]) => Promise<{ metadata: { stopReason: string } }>
 
 interface LoadedModel {
   name: string
@@ -121,21 +123,7 @@ export class LlamaBackend implements Backend {
       await sequence.clearHistory()
       const queue = new ChunkQueue<string>()
       let completionTokens = 0
-      const useChat = request.messages !== undefined && entry.hasChatTemplate
-      const { lib } = this
-      let promptTokens: number
-      let generate: (options: Parameters<InstanceType<NodeLlamaCpp['LlamaCompletion']>['generateCompletionWithMeta']>[1]) => Promise<{ metadata: { stopReason: string } }>
-      if (useChat) {
-        const chat = new lib.LlamaChat({ contextSequence: sequence, chatWrapper: 'auto' })
-        const history = toChatHistory(request.messages as ChatMessage[])
-        promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(entry.model.tokenizer).length
-        generate = options => chat.generateResponse(history, options).finally(() => { chat.dispose({ disposeSequence: false }) })
-      } else {
-        const text = request.prompt ?? flattenMessages(request.messages as ChatMessage[])
-        promptTokens = entry.model.tokenize(text).length + (entry.model.tokens.shouldPrependBosToken ? 1 : 0)
-        const completion = new lib.LlamaCompletion({ contextSequence: sequence })
-        generate = options => completion.generateCompletionWithMeta(text, options).finally(() => { completion.dispose({ disposeSequence: false }) })
-      }
+      const { promptTokens, generate } = this.prepare(entry, sequence, request)
       const room = entry.contextLength - promptTokens
       if (room < 1) {
         throw new HyperinferError('INVALID_ARGUMENT', `prompt is ${promptTokens} tokens; ${request.model} has a context of ${entry.contextLength}`,
@@ -172,6 +160,25 @@ export class LlamaBackend implements Backend {
         await running.catch(() => {})
       }
       entry.free.push(sequence)
+    }
+  }
+
+  /** The prompt on this sequence: through the model's chat template when it has one and the request has messages. */
+  private prepare (entry: LoadedModel, sequence: LlamaContextSequence, request: GenerateRequest): { promptTokens: number, generate: RunGeneration } {
+    const lib = this.lib as NodeLlamaCpp
+    if (request.messages !== undefined && entry.hasChatTemplate) {
+      const chat = new lib.LlamaChat({ contextSequence: sequence, chatWrapper: 'auto' })
+      const history = toChatHistory(request.messages)
+      return {
+        promptTokens: chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(entry.model.tokenizer).length,
+        generate: options => chat.generateResponse(history, options).finally(() => { chat.dispose({ disposeSequence: false }) })
+      }
+    }
+    const text = request.prompt ?? flattenMessages(request.messages as ChatMessage[])
+    const completion = new lib.LlamaCompletion({ contextSequence: sequence })
+    return {
+      promptTokens: entry.model.tokenize(text).length + (entry.model.tokens.shouldPrependBosToken ? 1 : 0),
+      generate: options => completion.generateCompletionWithMeta(text, options).finally(() => { completion.dispose({ disposeSequence: false }) })
     }
   }
 

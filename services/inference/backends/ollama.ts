@@ -85,12 +85,7 @@ export class OllamaBackend implements Backend {
         received = true
         const text = part.message?.content ?? part.response ?? ''
         if (part.done === true) last = part
-        // Ollama sends each tool call whole, its arguments as an object
-        const calls = (part.message?.tool_calls ?? []).map(call => ({
-          id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
-          type: 'function' as const,
-          function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments ?? {}) }
-        }))
+        const calls = toolCallsOf(part)
         const deltas = calls.map((call, i) => ({ index: toolCalls.length + i, ...call }))
         toolCalls.push(...calls)
         if (text !== '' || deltas.length > 0) {
@@ -106,16 +101,8 @@ export class OllamaBackend implements Backend {
       // Only a stream left half-read needs its connection torn down (aborting a finished one costs ~0.7 ms).
       if (!drained) controller.abort()
     }
-    if (last === null) {
-      if (!signal.aborted) throw streamCut(target, 'no final message')
-      return { promptTokens: estimateTokens(promptText(request)), completionTokens: pieces, finishReason: 'cancelled' }
-    }
-    const counts = {
-      promptTokens: last.prompt_eval_count ?? estimateTokens(promptText(request)),
-      completionTokens: last.eval_count ?? pieces
-    }
-    if (toolCalls.length > 0) return { ...counts, finishReason: 'tool_calls', toolCalls }
-    return { ...counts, finishReason: last.done_reason === 'length' ? 'length' : 'stop' }
+    if (last === null && !signal.aborted) throw streamCut(target, 'no final message')
+    return resultOf(request, last, pieces, toolCalls)
   }
 
   async embed (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult> {
@@ -205,4 +192,24 @@ function parseArguments (text: string): Record<string, unknown> {
   } catch {
     return {}
   }
+}
+
+/** Ollama sends each tool call whole, its arguments as an object. */
+function toolCallsOf (part: StreamPart): ToolCall[] {
+  return (part.message?.tool_calls ?? []).map(call => ({
+    id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    type: 'function' as const,
+    function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments ?? {}) }
+  }))
+}
+
+/** Counts from Ollama's final message, estimated when it sent none; no final message means cancelled. */
+function resultOf (request: GenerateRequest, last: StreamPart | null, pieces: number, toolCalls: ToolCall[]): GenerateResult {
+  if (last === null) return { promptTokens: estimateTokens(promptText(request)), completionTokens: pieces, finishReason: 'cancelled' }
+  const counts = {
+    promptTokens: last.prompt_eval_count ?? estimateTokens(promptText(request)),
+    completionTokens: last.eval_count ?? pieces
+  }
+  if (toolCalls.length > 0) return { ...counts, finishReason: 'tool_calls', toolCalls }
+  return { ...counts, finishReason: last.done_reason === 'length' ? 'length' : 'stop' }
 }

@@ -8,6 +8,12 @@ import { ensureCsrfCookie, SESSION_COOKIE } from '../security.js'
 
 /** Accounts, sessions and API keys: thin REST over the auth node's RPC methods. */
 export function authRoutes (app: FastifyInstance, ctx: WebContext): void {
+  sessionRoutes(app, ctx)
+  keyRoutes(app, ctx)
+}
+
+/** CSRF token, register, log in and out, who is logged in, change the password. */
+function sessionRoutes (app: FastifyInstance, ctx: WebContext): void {
   app.get('/api/auth/csrf', async (req, reply) => ({ token: ensureCsrfCookie(req, reply, ctx.secureCookies) }))
 
   app.post('/api/auth/register', async (req, reply) => {
@@ -60,6 +66,10 @@ export function authRoutes (app: FastifyInstance, ctx: WebContext): void {
     return ctx.upstream.call('auth', changePassword, { token, ...body })
   })
 
+}
+
+/** The logged-in user's API keys. */
+function keyRoutes (app: FastifyInstance, ctx: WebContext): void {
   app.get('/api/auth/api-keys', async (req, reply) => {
     validate(emptyQuery, req.query, 'query')
     const { token } = await currentUser(ctx, req, reply)
