@@ -6,7 +6,7 @@ import type { OllamaBackendConfig } from '../../../shared/config/inference.js'
 import type { Logger } from '../../../shared/log.js'
 import { linkedController } from './signals.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
-import { estimateTokens, httpError, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
+import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
 
 export interface OllamaBackendOptions {
   config: OllamaBackendConfig
@@ -35,25 +35,11 @@ export class OllamaBackend implements Backend {
   }
 
   async start (): Promise<void> {
-    try {
-      const models = await this.tags()
-      this.opts.log.info({ backend: this.name, url: this.opts.config.url, upstreamModels: models.length }, 'ollama reachable')
-    } catch (err) {
-      this.opts.log.warn({ backend: this.name, url: this.opts.config.url, err: (err as Error).message }, 'ollama not reachable yet: its models are listed as unavailable')
-    }
+    await logReachable(this.opts.log, { backend: this.name, url: this.opts.config.url }, () => this.tags(), 'ollama')
   }
 
   async listModels (): Promise<BackendModel[]> {
-    let upstream: string[] | null = null
-    try {
-      upstream = await this.tags()
-    } catch { /* reported as unavailable below */ }
-    const names = this.opts.config.models ?? upstream ?? []
-    return names.map(name => ({
-      name,
-      contextLength: null,
-      status: upstream !== null && upstream.some(u => u === name || u === `${name}:latest`) ? 'ready' as const : 'unavailable' as const
-    }))
+    return listUpstreamModels(this.opts.config.models, () => this.tags(), (name, upstream) => upstream.some(u => u === name || u === `${name}:latest`))
   }
 
   async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void> {

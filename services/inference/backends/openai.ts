@@ -7,7 +7,7 @@ import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatComp
 import type { GenerationChunk, ResponseFormat, ToolCallDelta } from '../../../shared/schemas/generation.js'
 import { ToolCallAssembler } from '../../../shared/tool-calls.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
-import { estimateTokens, httpError, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
+import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
 
 export interface OpenAIBackendOptions {
   config: OpenAIBackendConfig
@@ -41,27 +41,13 @@ export class OpenAIBackend implements Backend {
   }
 
   async start (): Promise<void> {
-    try {
-      const models = await this.upstreamModels()
-      this.opts.log.info({ backend: this.name, baseURL: this.opts.config.baseURL, upstreamModels: models.length }, 'openai-compatible API reachable')
-    } catch (err) {
-      this.opts.log.warn({ backend: this.name, baseURL: this.opts.config.baseURL, err: (err as Error).message }, 'openai-compatible API not reachable yet')
-    }
+    await logReachable(this.opts.log, { backend: this.name, baseURL: this.opts.config.baseURL }, () => this.upstreamModels(), 'openai-compatible API')
   }
 
   async listModels (): Promise<BackendModel[]> {
     const configured = this.opts.config.models ?? []
-    let upstream: string[] | null = null
-    try {
-      upstream = await this.upstreamModels()
-    } catch { /* configured models stay listed, as unavailable */ }
-    const names = configured.length > 0 ? configured : upstream ?? []
-    return names.map(name => ({
-      name,
-      contextLength: null,
-      // hosted APIs often list fewer models than they serve: a configured model is ready when the API answers
-      status: upstream !== null && (configured.length > 0 || upstream.includes(name)) ? 'ready' as const : 'unavailable' as const
-    }))
+    // Hosted APIs often list fewer models than they serve: a configured model is ready when the API answers.
+    return listUpstreamModels(configured, () => this.upstreamModels(), (name, upstream) => configured.length > 0 || upstream.includes(name))
   }
 
   async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void> {

@@ -1,4 +1,6 @@
 import { HyperinferError } from '../../../shared/errors.js'
+import type { Logger } from '../../../shared/log.js'
+import type { BackendModel } from './types.js'
 
 export interface UpstreamTimeouts { firstByteMs: number, idleMs: number }
 
@@ -108,4 +110,31 @@ export async function withTimeout<T> (pending: Promise<T>, ms: number, target: U
 /** Rough prompt token count when the upstream gave none (an aborted stream): ~4 characters a token. Completion tokens are counted as streamed pieces. */
 export function estimateTokens (text: string): number {
   return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4))
+}
+
+/** Asks an upstream for its models once at start, to tell the operator whether it answers (it may come up later). */
+export async function logReachable (log: Logger, where: Record<string, unknown>, list: () => Promise<string[]>, what: string): Promise<void> {
+  try {
+    const models = await list()
+    log.info({ ...where, upstreamModels: models.length }, `${what} reachable`)
+  } catch (err) {
+    log.warn({ ...where, err: (err as Error).message }, `${what} not reachable yet: its models are listed as unavailable`)
+  }
+}
+
+/**
+ * The models an upstream backend lists: the configured names, else what the upstream lists, each
+ * ready when `isReady` says so given the upstream's list (null when it did not answer).
+ */
+export async function listUpstreamModels (configured: string[] | undefined, list: () => Promise<string[]>, isReady: (name: string, upstream: string[]) => boolean): Promise<BackendModel[]> {
+  let upstream: string[] | null = null
+  try {
+    upstream = await list()
+  } catch { /* configured models stay listed, as unavailable */ }
+  const names = configured !== undefined && configured.length > 0 ? configured : upstream ?? []
+  return names.map(name => ({
+    name,
+    contextLength: null,
+    status: upstream !== null && isReady(name, upstream) ? 'ready' as const : 'unavailable' as const
+  }))
 }
