@@ -1,7 +1,7 @@
 import { join } from 'node:path'
-import type { Role } from '../shared/mesh/topic.js'
+import type { NodeRole } from '../shared/mesh/topic.js'
 
-export interface DevnetRole { role: Role, args: string[] }
+export interface DevnetRole { role: NodeRole, args: string[] }
 
 export const BUNDLED_MODEL_NAME = 'stories260K'
 
@@ -21,7 +21,7 @@ export function devnetRoles (root: string): DevnetRole[] {
   ]
 }
 
-export function printBanner ({ home, roles, bootstrap }: { home: string, roles: Role[], bootstrap: string[] }): void {
+export function printBanner ({ home, roles, bootstrap }: { home: string, roles: NodeRole[], bootstrap: string[] }): void {
   const metricsPort = process.env.METRICS_PORT ?? '9464'
   const webPort = process.env.WEB_SERVICE_PORT ?? '3000'
   const lines = [

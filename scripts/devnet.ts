@@ -9,7 +9,7 @@ import { formatBootstrap } from '../shared/mesh/dht.js'
 import { startLocalBootstrap } from '../shared/mesh/bootstrap.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { enrollNode } from '../shared/accounts/devnet-enroll.js'
-import type { Role } from '../shared/mesh/topic.js'
+import type { NodeRole } from '../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../shared/paths.js'
 import { models } from '../shared/schemas/gateway.js'
 import { BUNDLED_MODEL_NAME, devnetRoles, printBanner } from './devnet-roles.js'
@@ -30,7 +30,7 @@ const supervisor = new Supervisor()
 // Extra node flags for every role, e.g. DEVNET_NODE_ARGS=--cpu-prof to profile an idle mesh.
 const nodeArgs = (process.env.DEVNET_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
-function startRole (role: Role, args: string[]): void {
+function startRole (role: NodeRole, args: string[]): void {
   // Compiled (npm start) the children run from dist/ without tsx; from source (tests) through tsx.
   const { file, execArgv } = programEntry('services/main')
   supervisor.start({

@@ -4,7 +4,7 @@ import type HyperDHT from 'hyperdht'
 import { Discovery, type DiscoveryOptions } from '../shared/mesh/discovery.js'
 import type { Logger } from '../shared/log.js'
 import type { HealthResponse } from '../shared/schemas/mesh.js'
-import { roleTopic, type Role } from '../shared/mesh/topic.js'
+import { roleTopic, type NodeRole } from '../shared/mesh/topic.js'
 import { until } from './helpers/until.js'
 
 const silent = { debug () {}, info () {}, warn () {}, error () {} } as unknown as Logger
@@ -26,7 +26,7 @@ function fakeDht (peers: Peer[]): { dht: HyperDHT, lookups: number[] } {
   return { dht: dht as unknown as HyperDHT, lookups }
 }
 
-interface Peer { key: Buffer, role: Role, alive: boolean, probes: number[] }
+interface Peer { key: Buffer, role: NodeRole, alive: boolean, probes: number[] }
 
 function discoveryOf (t: Test, peers: Peer[], opts: Partial<DiscoveryOptions>): { discovery: Discovery, lookups: number[] } {
   const { dht, lookups } = fakeDht(peers)

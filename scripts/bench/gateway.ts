@@ -11,7 +11,7 @@ import { HyperinferClient } from '../../client-cli/client.js'
 import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { formatBootstrap } from '../../shared/mesh/dht.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
-import type { Role } from '../../shared/mesh/topic.js'
+import type { NodeRole } from '../../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { createKey, login, register } from '../../shared/schemas/auth.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
@@ -53,7 +53,7 @@ function spawnTs (script: string, args: string[], profile = false): ChildProcess
   return child
 }
 
-function startRole (role: Role, bootstrap: string, args: string[] = []): ChildProcess {
+function startRole (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess {
   return spawnTs('services/main', [role, '--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args], PROFILED.has(role))
 }
 

@@ -11,7 +11,7 @@ import { HyperinferClient } from '../../client-cli/client.js'
 import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { formatBootstrap } from '../../shared/mesh/dht.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
-import type { Role } from '../../shared/mesh/topic.js'
+import type { NodeRole } from '../../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { adminApproveNode, createKey, login, register } from '../../shared/schemas/auth.js'
 import { formatRow, runLoad, type LoadResult } from './measure.js'
@@ -45,7 +45,7 @@ function spawnProgram (script: string, args: string[]): ChildProcess {
   return child
 }
 
-function startRole (role: Role, bootstrap: string, args: string[] = []): ChildProcess {
+function startRole (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess {
   return spawnProgram('services/main', [role, '--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
 }
 

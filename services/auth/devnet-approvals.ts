@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs'
-import { NODE_ROLES, type NodeRole } from '../../shared/accounts/records.js'
+import { ROLES, type NodeRole } from '../../shared/mesh/topic.js'
 import type { PeerInfo } from '../../shared/mesh/discovery.js'
 import type { MeshNode } from '../../shared/mesh/mesh-node.js'
 import type { AccountStore } from './store.js'
 
 const ENROLL_POLL_MS = 250
-const ENROLL_FILE = new RegExp(`^(${NODE_ROLES.join('|')})\\.([0-9a-f]{64})$`)
+const ENROLL_FILE = new RegExp(`^(${ROLES.join('|')})\\.([0-9a-f]{64})$`)
 
 /**
  * Devnet only: approve the nodes that left `<role>.<publicKey>` in the enrolment dir. Only the

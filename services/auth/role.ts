@@ -1,5 +1,5 @@
 import { NodeRegistry } from '../../shared/accounts/node-registry.js'
-import type { NodeRole } from '../../shared/accounts/records.js'
+import type { NodeRole } from '../../shared/mesh/topic.js'
 import { publishAuthKey } from '../../shared/accounts/devnet-enroll.js'
 import { enrollDir } from '../../shared/accounts/devnet-enroll.js'
 import type { AuthConfig } from '../../shared/config/auth.js'

@@ -1,9 +1,10 @@
+import { ROLES, type NodeRole } from '../../shared/mesh/topic.js'
 import { randomBytes } from 'node:crypto'
 import type Hyperbee from 'hyperbee'
 import { HyperinferError } from '../../shared/errors.js'
 import { displayPrefix, generateApiKey, hashApiKey } from '../../shared/accounts/api-key.js'
 import {
-  KEYS, NODE_ROLES, type AuditRecord, type KeyIndexRecord, type KeyRecord, type NodeRecord, type NodeRole, type PlanRecord, type Role,
+  KEYS, type AuditRecord, type KeyIndexRecord, type KeyRecord, type NodeRecord, type PlanRecord, type UserRole,
   type UserRecord, type WorkerRecord
 } from '../../shared/accounts/records.js'
 import type { Bee } from '../../shared/store/bees.js'
@@ -96,7 +97,7 @@ export class AccountStore {
     await this.credentials.del(sessionKey(userId, sessionId))
   }
 
-  async createUser (input: { username: string, email: string, passwordHash: string, role: Role }): Promise<UserRecord> {
+  async createUser (input: { username: string, email: string, passwordHash: string, role: UserRole }): Promise<UserRecord> {
     const id = newId()
     const now = new Date().toISOString()
     const user: UserRecord = { id, username: input.username, email: input.email.toLowerCase(), role: input.role, plan: 'default', createdAt: now, updatedAt: now }
@@ -219,7 +220,7 @@ export class AccountStore {
 
   async listNodes (role?: NodeRole): Promise<NodeRecord[]> {
     const nodes: NodeRecord[] = []
-    for (const each of role ? [role] : NODE_ROLES) {
+    for (const each of role ? [role] : ROLES) {
       const seen = new Set<string>()
       for await (const { value } of this.accounts.createReadStream(KEYS.nodesOfRole(each))) {
         nodes.push(value as NodeRecord)

@@ -1,5 +1,5 @@
 import type { PeerInfo } from '../../shared/mesh/discovery.js'
-import type { Role } from '../../shared/mesh/topic.js'
+import type { NodeRole } from '../../shared/mesh/topic.js'
 import type { HealthResponse } from '../../shared/schemas/mesh.js'
 import type { MeshNodeHealth, NodeStatus } from '../../shared/schemas/metrics.js'
 import type { Family } from './exposition.js'
@@ -15,7 +15,7 @@ export function nodeLabel (publicKeyHex: string): string {
 export interface NodeRecord {
   readonly id: string
   readonly publicKey: Buffer
-  readonly role: Role
+  readonly role: NodeRole
   health?: HealthResponse
   /** When `health` was answered. */
   healthAt: number
@@ -67,7 +67,7 @@ export class Roster {
   }
 
   /** Brings the roster in line with what discovery knows of a role. */
-  sync (role: Role, known: readonly PeerInfo[]): void {
+  sync (role: NodeRole, known: readonly PeerInfo[]): void {
     const present = new Set<string>()
     for (const peer of known) {
       present.add(peer.id)
@@ -122,7 +122,7 @@ export class Roster {
     return this.all().filter(record => record.reachable)
   }
 
-  private record (publicKey: Buffer, role: Role): NodeRecord {
+  private record (publicKey: Buffer, role: NodeRole): NodeRecord {
     const id = publicKey.toString('hex')
     let record = this.records.get(id)
     if (!record || record.role !== role) {

@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { devnetFile, readDevnetInfo, type DevnetInfo } from '../config/network.js'
 import { HyperinferError } from '../errors.js'
-import type { Role } from '../mesh/topic.js'
+import type { NodeRole } from '../mesh/topic.js'
 
 /**
  * How the local devnet approves its own nodes and nothing else: each node it starts leaves
@@ -13,7 +13,7 @@ export function enrollDir (home: string): string {
   return join(home, 'devnet-enroll')
 }
 
-export function enrollNode (home: string, role: Role, publicKey: Buffer): void {
+export function enrollNode (home: string, role: NodeRole, publicKey: Buffer): void {
   const dir = enrollDir(home)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   writeFileSync(join(dir, `${role}.${publicKey.toString('hex')}`), '', { mode: 0o600 })

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { NodeRegistryView } from '../mesh/access.js'
-import type { NodeRecord, NodeRole, WorkerRecord } from './records.js'
+import type { NodeRole } from '../mesh/topic.js'
+import type { NodeRecord, WorkerRecord } from './records.js'
 
 /**
  * The approved nodes per role, indexed from the accounts bee (`nodes/<role>/<key>`, and the older

@@ -1,15 +1,17 @@
+import type { NodeRole } from '../mesh/topic.js'
 /**
  * The layout of the `accounts` Hyperbee. The auth node is its only writer; gateways and the web
  * node read replicas of it. It holds no secret: passwords live in the auth node's private store,
  * API keys only as SHA-256.
  */
-export type Role = 'user' | 'admin'
+/** What a user may do: every user, or an admin. (Node roles are NodeRole, shared/mesh/topic.ts.) */
+export type UserRole = 'user' | 'admin'
 
 export interface UserRecord {
   id: string
   username: string
   email: string
-  role: Role
+  role: UserRole
   plan: string
   createdAt: string
   updatedAt: string
@@ -51,8 +53,6 @@ export interface NodeRecord {
   note?: string
 }
 
-export const NODE_ROLES = ['auth', 'gateway', 'inference', 'metrics', 'web'] as const
-export type NodeRole = (typeof NODE_ROLES)[number]
 
 export interface AuditRecord {
   id: string

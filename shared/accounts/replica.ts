@@ -8,7 +8,7 @@ import type { Bee } from '../store/bees.js'
 import { writeSecretFile } from '../store/private-files.js'
 import { hashApiKey, looksLikeApiKey } from './api-key.js'
 import { NodeRegistry } from './node-registry.js'
-import type { KeyRecord, NodeRecord, PlanRecord, Role, UserRecord, WorkerRecord } from './records.js'
+import type { KeyRecord, NodeRecord, PlanRecord, UserRole, UserRecord, WorkerRecord } from './records.js'
 
 export interface PlanLimits { requestsPerHour: number, tokensPerDay: number }
 
@@ -18,7 +18,7 @@ export interface KeyLookup {
   keyId: string
   keyName: string
   plan: string
-  role: Role
+  role: UserRole
   limits: PlanLimits
   /** False once the key is revoked (or rotated away): refuse the request. */
   live: boolean

@@ -4,7 +4,7 @@ import { approvedNodes } from '../schemas/auth.js'
 import type { NodeRegistryView } from './access.js'
 import type { Discovery, PeerInfo } from './discovery.js'
 import { probeHealth, type PeerClient } from './rpc-client.js'
-import type { Role } from './topic.js'
+import type { NodeRole } from './topic.js'
 
 const APPROVED_CACHE_MS = 5_000
 const RETRY_MS = 200
@@ -28,7 +28,7 @@ export interface CalleeCheckOptions {
  */
 export class CalleeCheck {
   private readonly opts: CalleeCheckOptions
-  private readonly approvedByRole = new Map<Role, { keys: Set<string>, at: number }>()
+  private readonly approvedByRole = new Map<NodeRole, { keys: Set<string>, at: number }>()
   private readonly refused = new Set<string>()
   private warnedUnpinned = false
   private authReached = false
@@ -51,7 +51,7 @@ export class CalleeCheck {
   }
 
   /** Whether the key is approved for the role (the pinned auth key always is, for `auth`). */
-  async isApproved (role: Role, publicKey: Buffer): Promise<boolean> {
+  async isApproved (role: NodeRole, publicKey: Buffer): Promise<boolean> {
     const id = publicKey.toString('hex')
     if (!this.opts.authKey) {
       // Unpinned, a replica proves nothing: it may be a rogue auth node's.
@@ -67,7 +67,7 @@ export class CalleeCheck {
   }
 
   /** The approved keys of a role as the pinned auth node lists them, cached up to maxAgeMs. */
-  private async approvedKeys (role: Role, maxAgeMs: number): Promise<Set<string>> {
+  private async approvedKeys (role: NodeRole, maxAgeMs: number): Promise<Set<string>> {
     const cached = this.approvedByRole.get(role)
     if (cached && Date.now() - cached.at <= maxAgeMs) return cached.keys
     const { publicKeys } = await this.opts.client(await this.auth()).call(approvedNodes, { role })
@@ -77,7 +77,7 @@ export class CalleeCheck {
   }
 
   /** Live peers of a role that are approved for it; waits for one up to timeoutMs. */
-  async peers (role: Role, timeoutMs = 15_000): Promise<PeerInfo[]> {
+  async peers (role: NodeRole, timeoutMs = 15_000): Promise<PeerInfo[]> {
     if (this.opts.authKey && !this.opts.registry?.()) return this.dialApproved(role, timeoutMs)
     const deadline = Date.now() + timeoutMs
     for (;;) {
@@ -102,7 +102,7 @@ export class CalleeCheck {
    * and those are dialled by key; whatever else announces on the topic is never contacted.
    * Peers discovery already has up are used first.
    */
-  private async dialApproved (role: Role, timeoutMs: number): Promise<PeerInfo[]> {
+  private async dialApproved (role: NodeRole, timeoutMs: number): Promise<PeerInfo[]> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const approved = await this.approvedKeys(role, RETRY_MS)
@@ -142,7 +142,7 @@ export class CalleeCheck {
     }
   }
 
-  private noteRefused (role: Role, peer: PeerInfo): void {
+  private noteRefused (role: NodeRole, peer: PeerInfo): void {
     if (this.refused.size > 1_000) this.refused.clear()
     if (this.refused.has(peer.id)) return
     this.refused.add(peer.id)

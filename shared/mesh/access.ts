@@ -2,12 +2,12 @@ import { EventEmitter } from 'node:events'
 import { HyperinferError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { MethodDef } from './method.js'
-import { ROLES, type Role } from './topic.js'
+import { ROLES, type NodeRole } from './topic.js'
 
 /** What a node knows of the auth node's registry of approved nodes (its own bee, or a replica). */
 export interface NodeRegistryView {
   /** Whether the key (hex) is approved, and not revoked, for the role. */
-  isApproved (role: Role, publicKeyHex: string): boolean
+  isApproved (role: NodeRole, publicKeyHex: string): boolean
   /** Emitted on every approval or revocation. */
   on (event: 'change', listener: () => void): unknown
   off (event: 'change', listener: () => void): unknown
@@ -80,7 +80,7 @@ export class AccessControl extends EventEmitter {
     this.registry = null
   }
 
-  warnIfUnmanaged (log: Logger, role: Role): void {
+  warnIfUnmanaged (log: Logger, role: NodeRole): void {
     if (this.managed) return
     log.warn(`${role} node has no pinned auth key: it does not check who calls its internal methods ` +
       '(set network.authKey / --auth-key / HYPERINFER_AUTH_KEY)')

@@ -4,7 +4,7 @@ import { HyperinferError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { HealthResponse } from '../schemas/mesh.js'
 import { Backoff } from './backoff.js'
-import { roleTopic, type NetworkId, type Role } from './topic.js'
+import { roleTopic, type NetworkId, type NodeRole } from './topic.js'
 
 const UNANNOUNCE_WAIT_MS = 2_000
 // Idle cost: live workers are probed every probeIntervalMs (a killed worker must leave the gateway's
@@ -18,7 +18,7 @@ const STABLE_LOOKUP_FACTOR = 6
 export interface PeerInfo {
   readonly publicKey: Buffer
   readonly id: string
-  readonly role: Role
+  readonly role: NodeRole
   status: 'up' | 'down'
   lastSeen: number
   failures: number
@@ -80,13 +80,13 @@ interface Watch {
  */
 export class Discovery extends EventEmitter {
   private readonly opts: Required<Omit<DiscoveryOptions, 'log' | 'probe' | 'heardFrom' | 'dht' | 'network' | 'keyPair'>> & DiscoveryOptions
-  private readonly announcing = new Map<Role, NodeJS.Timeout | null>()
-  private readonly cache = new Map<Role, Map<string, Entry>>()
-  private readonly watches = new Map<Role, Watch>()
-  private readonly refreshing = new Map<Role, Promise<PeerInfo[]>>()
-  private readonly topics = new Map<Role, Buffer>()
+  private readonly announcing = new Map<NodeRole, NodeJS.Timeout | null>()
+  private readonly cache = new Map<NodeRole, Map<string, Entry>>()
+  private readonly watches = new Map<NodeRole, Watch>()
+  private readonly refreshing = new Map<NodeRole, Promise<PeerInfo[]>>()
+  private readonly topics = new Map<NodeRole, Buffer>()
   /** Roles whose latest lookup failed (for the lookup backoff; a refresh never throws for it). */
-  private readonly lookupFailed = new Set<Role>()
+  private readonly lookupFailed = new Set<NodeRole>()
   private readonly probing = new Map<string, Promise<void>>()
   private probeTimer: NodeJS.Timeout | null = null
   private readonly selfId: string
@@ -111,7 +111,7 @@ export class Discovery extends EventEmitter {
    * attempt; a failed attempt is logged and retried with backoff, so a DHT that is not up yet
    * only delays being found.
    */
-  async announce (role: Role): Promise<void> {
+  async announce (role: NodeRole): Promise<void> {
     if (this.closed || this.announcing.has(role)) return
     this.announcing.set(role, null)
     this.emit('announcing', role)
@@ -141,7 +141,7 @@ export class Discovery extends EventEmitter {
    * Keep the peers of a role fresh in the background until unwatch. With slowProbes, live workers
    * too are probed only every few intervals (for a watcher that calls them regularly anyway).
    */
-  watch (role: Role, { slowProbes }: { slowProbes?: boolean } = {}): void {
+  watch (role: NodeRole, { slowProbes }: { slowProbes?: boolean } = {}): void {
     const watching = this.watches.get(role)
     if (watching && slowProbes !== undefined) watching.slowProbes = slowProbes
     if (this.closed || watching) return
@@ -152,7 +152,7 @@ export class Discovery extends EventEmitter {
   }
 
   /** Stop following a role (its cached peers stay as they were). */
-  unwatch (role: Role): void {
+  unwatch (role: NodeRole): void {
     const watch = this.watches.get(role)
     if (!watch) return
     if (watch.timer) clearTimeout(watch.timer)
@@ -160,12 +160,12 @@ export class Discovery extends EventEmitter {
   }
 
   /** Live peers of a role from the cache (call watch or refresh first). */
-  peers (role: Role): PeerInfo[] {
+  peers (role: NodeRole): PeerInfo[] {
     return [...(this.cache.get(role)?.values() ?? [])].filter(peer => peer.status === 'up')
   }
 
   /** Everything known of a role, down peers included. */
-  known (role: Role): PeerInfo[] {
+  known (role: NodeRole): PeerInfo[] {
     return [...(this.cache.get(role)?.values() ?? [])]
   }
 
@@ -173,7 +173,7 @@ export class Discovery extends EventEmitter {
    * Look the role up now and probe peers that are new or due; returns the live peers.
    * With maxWaitMs, answers with what is known by then and lets the round finish in the background.
    */
-  refresh (role: Role, { maxWaitMs }: { maxWaitMs?: number } = {}): Promise<PeerInfo[]> {
+  refresh (role: NodeRole, { maxWaitMs }: { maxWaitMs?: number } = {}): Promise<PeerInfo[]> {
     let running = this.refreshing.get(role)
     if (!running) {
       running = this.doRefresh(role).finally(() => this.refreshing.delete(role))
@@ -184,7 +184,7 @@ export class Discovery extends EventEmitter {
   }
 
   /** Resolves with the live peers of a role once there are at least `count`. */
-  async waitFor (role: Role, { count = 1, timeoutMs = 15_000 } = {}): Promise<PeerInfo[]> {
+  async waitFor (role: NodeRole, { count = 1, timeoutMs = 15_000 } = {}): Promise<PeerInfo[]> {
     this.watch(role)
     const cached = this.peers(role)
     if (cached.length >= count) return cached
@@ -211,7 +211,7 @@ export class Discovery extends EventEmitter {
    * Peers of a role that the lookup lists but that never answered become due for a probe now.
    * Returns how many there were (a one-shot caller such as `hyperinfer status` redials while any are left).
    */
-  redialUnreached (role: Role): number {
+  redialUnreached (role: NodeRole): number {
     let count = 0
     for (const entry of this.cache.get(role)?.values() ?? []) {
       if (entry.status === 'down' && entry.listed && entry.lastSeen === 0) {
@@ -223,7 +223,7 @@ export class Discovery extends EventEmitter {
   }
 
   /** A call failed at the transport level: probe the peer now so it is marked down at once if silent. */
-  reportFailure (role: Role, publicKey: Buffer): void {
+  reportFailure (role: NodeRole, publicKey: Buffer): void {
     const peer = this.cache.get(role)?.get(publicKey.toString('hex'))
     if (peer) void this.probe(peer)
   }
@@ -260,19 +260,19 @@ export class Discovery extends EventEmitter {
     await Promise.race([unannounce, delay(UNANNOUNCE_WAIT_MS)])
   }
 
-  private topic (role: Role): Buffer {
+  private topic (role: NodeRole): Buffer {
     let topic = this.topics.get(role)
     if (!topic) this.topics.set(role, topic = roleTopic(this.opts.network, role))
     return topic
   }
 
-  private cacheOf (role: Role): Map<string, Entry> {
+  private cacheOf (role: NodeRole): Map<string, Entry> {
     let byId = this.cache.get(role)
     if (!byId) this.cache.set(role, byId = new Map())
     return byId
   }
 
-  private async lookupRound (role: Role): Promise<void> {
+  private async lookupRound (role: NodeRole): Promise<void> {
     const watch = this.watches.get(role)
     if (!watch || this.closed) return
     await this.refresh(role).catch(() => {})
@@ -291,14 +291,14 @@ export class Discovery extends EventEmitter {
     this.scheduleLookup(role, watch, next)
   }
 
-  private scheduleLookup (role: Role, watch: Watch, ms: number): void {
+  private scheduleLookup (role: NodeRole, watch: Watch, ms: number): void {
     if (watch.timer) clearTimeout(watch.timer)
     watch.timer = setTimeout(() => { void this.lookupRound(role) }, ms)
     watch.timer.unref()
   }
 
   /** Something changed in a role (a peer went down): its next lookup is one refresh interval away again. */
-  private lookSoon (role: Role): void {
+  private lookSoon (role: NodeRole): void {
     const watch = this.watches.get(role)
     if (!watch || watch.stable === 0 || this.closed) return
     watch.stable = 0
@@ -306,7 +306,7 @@ export class Discovery extends EventEmitter {
     if (watch.timer && !this.refreshing.has(role)) this.scheduleLookup(role, watch, this.opts.refreshIntervalMs)
   }
 
-  private async doRefresh (role: Role): Promise<PeerInfo[]> {
+  private async doRefresh (role: NodeRole): Promise<PeerInfo[]> {
     const byId = this.cacheOf(role)
     const found = await this.lookup(role)
     const now = Date.now()
@@ -333,7 +333,7 @@ export class Discovery extends EventEmitter {
     return this.peers(role)
   }
 
-  private async lookup (role: Role): Promise<Buffer[]> {
+  private async lookup (role: NodeRole): Promise<Buffer[]> {
     if (this.closed) return []
     const keys = new Map<string, Buffer>()
     const query = this.opts.dht.lookup(this.topic(role))
@@ -434,7 +434,7 @@ export class Discovery extends EventEmitter {
   }
 
   /** Resolves at the next 'up' of the role, or after ms. */
-  private nextUp (role: Role, ms: number): Promise<void> {
+  private nextUp (role: NodeRole, ms: number): Promise<void> {
     return new Promise(resolve => {
       const onUp = (peer: PeerInfo): void => { if (peer.role === role) done() }
       const timer = setTimeout(() => { done() }, ms)

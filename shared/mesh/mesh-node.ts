@@ -18,7 +18,7 @@ import { registerMeshMetrics } from './process-metrics.js'
 import { methodsOfRole, servePlaceholders } from './readiness.js'
 import type { PeerClient } from './rpc-client.js'
 import { RpcServer, unary, type ServedMethod } from './rpc-server.js'
-import type { NetworkId, Role } from './topic.js'
+import type { NetworkId, NodeRole } from './topic.js'
 import { encode, GOODBYE_EVENT } from './wire.js'
 
 export const VERSION = '0.1.0'
@@ -30,7 +30,7 @@ const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(r
 export interface HealthCheck { status?: 'up' | 'degraded', details?: Record<string, unknown> }
 
 export interface MeshNodeOptions {
-  role: Role
+  role: NodeRole
   dataDir: string
   network: NetworkId
   /** Required unless `publicNetwork` is set: see createDht. */
@@ -58,7 +58,7 @@ export interface MeshNodeOptions {
  * discovery, and ordered shutdown.
  */
 export class MeshNode {
-  readonly role: Role
+  readonly role: NodeRole
   readonly dataDir: string
   readonly log: Logger
   readonly registry: Registry
@@ -118,7 +118,7 @@ export class MeshNode {
       registry: () => this.rpcServer.access.registryView
     })
     // A role is ready when it announces itself: it does so once its handlers are served.
-    this.peers.discovery.on('announcing', (role: Role) => { if (role === this.role) this.ready = true })
+    this.peers.discovery.on('announcing', (role: NodeRole) => { if (role === this.role) this.ready = true })
     // Synchronous on purpose: a Promise would be truthy and refuse everyone.
     this.server = this.rpc.createServer({ firewall: (remotePublicKey: Buffer) => this.rpcServer.refusesConnection(remotePublicKey) })
     this.rpcServer = new RpcServer(this.server, { service: this.role, metrics: this.metrics, log: this.log, access: this.opts.access })

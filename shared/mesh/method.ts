@@ -1,11 +1,11 @@
 import type { z } from 'zod'
-import type { Role } from './topic.js'
+import type { NodeRole } from './topic.js'
 
 /**
  * Who may call a method: `anyone` (users prove themselves with a key or session inside the request),
  * or only nodes the auth node approved for one of the listed roles.
  */
-export type Callers = 'anyone' | readonly Role[]
+export type Callers = 'anyone' | readonly NodeRole[]
 
 /**
  * One RPC method: its name and the zod schemas of request, response and (for streaming

@@ -5,13 +5,13 @@ import * as gatewaySchemas from '../schemas/gateway.js'
 import * as inferenceSchemas from '../schemas/inference.js'
 import * as metricsSchemas from '../schemas/metrics.js'
 import type { MethodDef } from './method.js'
-import type { Role } from './topic.js'
+import type { NodeRole } from './topic.js'
 import { encode } from './wire.js'
 
 /** How soon a caller may try a node that is still starting. */
 export const NOT_READY_RETRY_MS = 1_000
 
-const SCHEMAS_BY_ROLE: Record<Role, Record<string, unknown>> = {
+const SCHEMAS_BY_ROLE: Record<NodeRole, Record<string, unknown>> = {
   auth: authSchemas,
   gateway: gatewaySchemas,
   inference: inferenceSchemas,
@@ -20,7 +20,7 @@ const SCHEMAS_BY_ROLE: Record<Role, Record<string, unknown>> = {
 }
 
 /** Every method a role's schemas define (the role serves them once it is ready). */
-export function methodsOfRole (role: Role): MethodDef[] {
+export function methodsOfRole (role: NodeRole): MethodDef[] {
   // A role the product does not define (a test fixture's) has no placeholders.
   return Object.values(SCHEMAS_BY_ROLE[role] ?? {}).filter(isMethodDef)
 }
@@ -31,7 +31,7 @@ export function methodsOfRole (role: Role): MethodDef[] {
  * 25 s between listening and ready). Serving the real handler later replaces the placeholder; one
  * still in place after the node is ready answers UNKNOWN_METHOD: the role does not serve it.
  */
-export function servePlaceholders (server: RPC.Server, methods: MethodDef[], isReady: () => boolean, role: Role): void {
+export function servePlaceholders (server: RPC.Server, methods: MethodDef[], isReady: () => boolean, role: NodeRole): void {
   for (const def of methods) {
     server.respond(def.name, () => {
       const error = isReady()

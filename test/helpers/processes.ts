@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatBootstrap, type BootstrapNode } from '../../shared/mesh/dht.js'
-import type { Role } from '../../shared/mesh/topic.js'
+import type { NodeRole } from '../../shared/mesh/topic.js'
 import { programArgs } from './program.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -15,7 +15,7 @@ export interface RoleProcess {
 }
 
 /** Runs one role (services/main.ts <role>) as its own process on a test mesh. */
-export function spawnRole (role: Role, opts: { dataDir: string, network: string, bootstrap: BootstrapNode[], args?: string[], env?: NodeJS.ProcessEnv }): RoleProcess {
+export function spawnRole (role: NodeRole, opts: { dataDir: string, network: string, bootstrap: BootstrapNode[], args?: string[], env?: NodeJS.ProcessEnv }): RoleProcess {
   const child = spawn(process.execPath, [
     ...programArgs('services/main'), role,
     '--data-dir', opts.dataDir,
