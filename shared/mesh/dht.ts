@@ -37,29 +37,18 @@ export function createDht (options: DhtOptions): HyperDHT {
   }
   const bootstrap = opts.bootstrap.map(parseBootstrapNode)
   const loopback = bootstrap.length > 0 && bootstrap.every(isLoopback)
+  // Not firewalled: false on loopback, although it ends the first-dial stall (hyperdht 6.33-6.34's
+  // same-host race, holepunchto/hyperdht#304; scripts/repro/first-dial.ts: 14 of 20 fresh processes
+  // stalled ~13 s, 0 of 20 with it): with it a worker SIGKILLed and restarted with the same key was
+  // not routed again within 90 s (test/gateway-failover, 3 of 3 runs; without it 1 of 1 passed).
   return new HyperDHT({
     keyPair: opts.keyPair,
     port: opts.port,
     bootstrap,
     host: opts.host ?? (loopback ? '127.0.0.1' : undefined),
-    ephemeral: opts.ephemeral ?? true,
-    ...(loopback ? LOOPBACK_REACHABLE : {})
+    ephemeral: opts.ephemeral ?? true
   })
 }
-
-/**
- * On loopback every node is reachable, and saying so avoids a race in hyperdht 6.33-6.34
- * (holepunchto/hyperdht#304), the "first-dial stall". A firewalled server answers a handshake with
- * a holepunch offer; a client at the server's own address then races a LAN shortcut (ping the
- * server's local address, connect there) against a holepunch round through a relay (lib/connect.js
- * holepunch()). The round reaches the server's puncher, whose NAT analysis never settles on
- * loopback, so the server aborts it, and that abort destroys the raw stream the shortcut is about
- * to connect to (lib/server.js _onpeerholepunch -> _abort -> onabort -> rawStream.destroy()). The
- * client's packets then match no stream and it waits out UDX's ~13 s timeout (ETIMEDOUT); 14 of 20
- * fresh processes stalled so in scripts/repro/first-dial.ts. An unfirewalled server answers as
- * reachable (FIREWALL.OPEN), the client connects straight to it, and no puncher is ever made.
- */
-const LOOPBACK_REACHABLE = { firewalled: false } as const
 
 export function parseBootstrapNode (node: BootstrapNode | string): BootstrapNode {
   if (typeof node !== 'string') return { host: node.host, port: node.port }
