@@ -6,6 +6,16 @@
  *   node --import=tsx scripts/repro/first-dial.ts [--runs 20] [--in-process] [--parallel 1]
  *
  * Run it under the offline wrapper. Prints one line per run and the distribution.
+ *
+ * Cause (traced with logging in hyperdht 6.34.0; holepunchto/hyperdht#304): a firewalled server
+ * answers the handshake with a holepunch offer, and a client at the server's own address races a
+ * LAN shortcut (ping the server's local address, connect there) against a holepunch round through
+ * a relay (lib/connect.js holepunch()). When the round reaches the server first, its puncher's NAT
+ * analysis is inconclusive on loopback, so it aborts (lib/server.js _onpeerholepunch -> _abort),
+ * and the abort destroys the raw stream the shortcut then connects to (onabort ->
+ * rawStream.destroy()). The client's packets match no stream until UDX gives up (~13 s, ETIMEDOUT).
+ * Measured: 14 of 20 first dials stalled (5 of the 6 others' redials too); with every loopback DHT
+ * created firewalled: false, 0 of 20 (median 81 ms) — not kept, see shared/mesh/dht.ts.
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'

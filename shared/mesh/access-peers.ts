@@ -8,7 +8,10 @@ import type { NodeRole } from './topic.js'
 
 const APPROVED_CACHE_MS = 5_000
 const RETRY_MS = 200
-/** A first dial from a fresh process sometimes stalls in a holepunch round; a redial gets through. */
+/**
+ * A first dial sometimes stalls (~13 s) in hyperdht's same-host race (holepunchto/hyperdht#304,
+ * explained in scripts/repro/first-dial.ts and dht.ts); a redial usually gets through.
+ */
 const FIRST_DIAL_PROBE_MS = 2_000
 
 export interface CalleeCheckOptions {
