@@ -24,7 +24,7 @@ const HELD_STREAMS = Number(process.env.BENCH_STREAMS ?? 1000)
 /** Roles to run under --cpu-prof (comma-separated), profiles written to BENCH_PROFILE_DIR or the cwd. */
 const PROFILED = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean))
 /** Which in-flight rows to run (comma-separated), e.g. BENCH_IN_FLIGHT=1 while profiling. */
-const IN_FLIGHT = (process.env.BENCH_IN_FLIGHT ?? '1,64').split(',').map(Number)
+const IN_FLIGHT = (process.env.BENCH_IN_FLIGHT ?? '1,64').split(',').map(Number).filter(n => n > 0)
 const MODEL = 'gpt-fake'
 const NETWORK = 'bench'
 
@@ -46,7 +46,7 @@ function spawnTs (script: string, args: string[], profile = false): ChildProcess
   const profiling = profile ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? process.cwd()] : []
   const child = spawn(process.execPath, [...profiling, ...execArgv, file, ...args], {
     cwd: ROOT,
-    env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: 'warn' },
+    env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   children.push(child)

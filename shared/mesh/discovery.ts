@@ -14,6 +14,8 @@ const SLOW_PROBE_FACTOR = 4
 // A lookup that finds the same peers as the one before doubles the wait to the next, up to this many
 // refresh intervals; any change (a new peer, one going down) brings it back to one interval.
 const STABLE_LOOKUP_FACTOR = 6
+/** Probes a peer with streams open may miss in a row before it counts as down. */
+const BUSY_PEER_MISSES = 3
 
 export interface PeerInfo {
   readonly publicKey: Buffer
@@ -34,6 +36,8 @@ export interface DiscoveryOptions {
   probe (publicKey: Buffer, opts: { timeoutMs: number }): Promise<HealthResponse>
   /** When the peer last answered any call (ms since epoch): a peer that just answered needs no probe. */
   heardFrom? (publicKey: Buffer): number
+  /** Streams this process has open with the peer: a peer serving them may answer a probe late without being gone. */
+  openStreams? (publicKey: Buffer): number
   announceIntervalMs?: number
   /** How often a watched role is looked up on the DHT (new peers are probed in the same round). */
   refreshIntervalMs?: number
@@ -79,7 +83,7 @@ interface Watch {
  * starts announcing a role and 'announced' after each announce that succeeded.
  */
 export class Discovery extends EventEmitter {
-  private readonly opts: Required<Omit<DiscoveryOptions, 'log' | 'probe' | 'heardFrom' | 'dht' | 'network' | 'keyPair'>> & DiscoveryOptions
+  private readonly opts: Required<Omit<DiscoveryOptions, 'log' | 'probe' | 'heardFrom' | 'openStreams' | 'dht' | 'network' | 'keyPair'>> & DiscoveryOptions
   private readonly announcing = new Map<NodeRole, NodeJS.Timeout | null>()
   private readonly cache = new Map<NodeRole, Map<string, Entry>>()
   private readonly watches = new Map<NodeRole, Watch>()
@@ -417,6 +421,9 @@ export class Discovery extends EventEmitter {
       entry.failures++
       entry.nextProbeAt = Date.now() + this.probeBackoff(entry)
       this.opts.log.debug({ peer: entry.id.slice(0, 12), role: entry.role, err: (err as Error).message, failures: entry.failures }, 'probe failed')
+      // A peer taking on a burst of streams (1,000 at once, on a loaded machine) can miss a probe or two:
+      // marking it down would fail every one of them. A dead peer with streams open misses them all.
+      if (entry.failures < BUSY_PEER_MISSES && (this.opts.openStreams?.(entry.publicKey) ?? 0) > 0) return
       this.markDown(entry, (err as Error).message)
     }
   }

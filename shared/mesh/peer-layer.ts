@@ -5,7 +5,7 @@ import type { NodeRegistryView } from './access.js'
 import { CalleeCheck } from './access-peers.js'
 import { createDht, type BootstrapNode } from './dht.js'
 import { Discovery } from './discovery.js'
-import { PeerClient, probeHealth } from './rpc-client.js'
+import { PeerClient, probeHealth } from './peer-client.js'
 import type { NetworkId } from './topic.js'
 
 export interface PeerLayerOptions {
@@ -47,12 +47,16 @@ export class PeerLayer {
       log: opts.log,
       probe: (key, probeOpts) => probeHealth(this.client(key), probeOpts),
       heardFrom: key => this.clients.get(key.toString('hex'))?.lastAnswerAt ?? 0,
+      openStreams: key => this.clients.get(key.toString('hex'))?.openStreams ?? 0,
       announceIntervalMs: opts.announceIntervalMs,
       refreshIntervalMs: opts.refreshIntervalMs,
       probeIntervalMs: opts.probeIntervalMs
     })
     // A peer discovery forgot: its connection and client go too (nodes come and go for months).
     this.discovery.on('forget', (peer: { id: string }) => { this.dropClient(peer.id) })
+    // A peer marked down by its probes is taken for dead: streams still open on its connection end
+    // now instead of at their idle timeouts, and the next probe dials afresh (a restarted peer).
+    this.discovery.on('down', (peer: { id: string }) => { this.clients.get(peer.id)?.reset() })
     this.trust = new CalleeCheck({ authKey: opts.authKey, discovery: this.discovery, client: key => this.client(key), log: opts.log, registry: opts.registry })
   }
 
