@@ -2,10 +2,10 @@ import { Command } from 'commander'
 import t from 'tap'
 import { loadConfig } from '../shared/config/index.js'
 import { inferenceRole } from '../services/inference/role.js'
-import { backendConfigs, BUNDLED_MODEL } from '../services/inference/backends/index.js'
-import { parseRetryAfter } from '../services/inference/backends/upstream.js'
+import { backendConfigs, BUNDLED_MODEL } from '../services/inference/backends/create-backends.js'
+import { parseRetryAfter } from '../services/inference/backends/http-upstream.js'
 import { ResponseCache } from '../services/inference/cache.js'
-import { Limiter } from '../services/inference/limiter.js'
+import { GenerationLimiter } from '../services/inference/generation-limiter.js'
 
 function flagsOf (argv: string[]): Record<string, unknown> {
   const cmd = new Command()
@@ -34,7 +34,7 @@ t.test('flags, env and defaults become backends', async t => {
 })
 
 t.test('limiter: bounded running and queued, BUSY beyond, cancel while queued', async t => {
-  const limiter = new Limiter(1, 1)
+  const limiter = new GenerationLimiter(1, 1)
   const never = new AbortController().signal
   const release = await limiter.acquire(never, 'b')
   const queuedAbort = new AbortController()

@@ -4,7 +4,7 @@ import { getLlama, LlamaCompletion } from 'node-llama-cpp'
 import { health } from '../shared/schemas/mesh.js'
 import { inferenceModels, inferenceModelStatus, inferenceRun } from '../shared/schemas/inference.js'
 import { createInferenceNode } from '../services/inference/role.js'
-import { BUNDLED_MODEL } from '../services/inference/backends/index.js'
+import { BUNDLED_MODEL } from '../services/inference/backends/create-backends.js'
 import { createTestMesh } from './helpers/mesh.js'
 
 const PROMPT = 'Once upon a time'

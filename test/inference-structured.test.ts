@@ -1,7 +1,7 @@
 import t from 'tap'
 import { HyperinferError } from '../shared/errors.js'
 import { createLogger } from '../shared/log.js'
-import { BUNDLED_MODEL } from '../services/inference/backends/index.js'
+import { BUNDLED_MODEL } from '../services/inference/backends/create-backends.js'
 import { LlamaBackend } from '../services/inference/backends/llama.js'
 
 t.test('llama refuses tools and JSON formats with a coded error naming the model', async t => {

@@ -3,7 +3,7 @@ import { startFakeOllama, OLLAMA_FAKE_MODELS } from '../scripts/fakes/ollama-ser
 import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { DEFAULT_REPLY, tokenize, type FakeServer } from '../scripts/fakes/common.js'
 import { inferenceEmbed, inferenceModels, inferenceRun, type RunRequest } from '../shared/schemas/inference.js'
-import type { PeerClient } from '../shared/mesh/rpc-client.js'
+import type { PeerClient } from '../shared/mesh/peer-client.js'
 import { createInferenceNode, type InferenceNode } from '../services/inference/role.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { until } from './helpers/until.js'

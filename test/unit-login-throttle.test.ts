@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ClientQuota, LoginThrottle, type ThrottleOptions } from '../services/auth/throttle.js'
+import { ClientQuota, LoginThrottle, type ThrottleOptions } from '../services/auth/login-throttle.js'
 
 const OPTIONS: ThrottleOptions = { maxFailuresPerUser: 3, maxFailuresPerCaller: 5, maxFailuresPerAccount: 8, baseBackoffMs: 1_000, maxBackoffMs: 4_000, windowMs: 3_600_000 }
 

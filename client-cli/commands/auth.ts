@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import type { z } from 'zod'
 import { HyperinferError } from '../../shared/errors.js'
 import type * as api from '../../shared/schemas/auth.js'
-import { wantsJson, withMesh } from '../context.js'
+import { wantsJson, withMesh } from '../command-context.js'
 import { printJson } from '../output.js'
 import { clearLogin, readSession, requireToken, sessionFile, updateSession } from '../session.js'
 

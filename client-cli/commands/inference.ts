@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { HyperinferError } from '../../shared/errors.js'
 import type { ChatMessage, InferResult } from '../../shared/schemas/gateway.js'
 import type { HyperinferClient } from '../client.js'
-import { globalOptions, wantsJson } from '../context.js'
+import { globalOptions, wantsJson } from '../command-context.js'
 import { printJson } from '../output.js'
 
 // The client (and with it the mesh) loads only when a command runs: `--help` stays instant.

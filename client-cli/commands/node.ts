@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { ROLES, type NodeRole } from '../../shared/mesh/topic.js'
 import { HyperinferError } from '../../shared/errors.js'
-import { globalOptions } from '../context.js'
+import { globalOptions } from '../command-context.js'
 import { keepProcessAlive } from '../output.js'
 
 /**

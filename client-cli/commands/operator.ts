@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { globalOptions } from '../context.js'
+import { globalOptions } from '../command-context.js'
 
 const DEFAULT_BOOTSTRAP_PORT = 49737
 const PERSISTENT_NODES = 3

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { HyperinferError } from '../../shared/errors.js'
-import { globalOptions } from '../context.js'
+import { globalOptions } from '../command-context.js'
 import { keepProcessAlive } from '../output.js'
 
 /**

@@ -4,7 +4,7 @@ import type { PeerInfo } from '../../shared/mesh/discovery.js'
 import type { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { ROLES } from '../../shared/mesh/topic.js'
 import type { MeshNodeHealth, SystemHealthResponse } from '../../shared/schemas/metrics.js'
-import { withMesh, wantsJson } from '../context.js'
+import { withMesh, wantsJson } from '../command-context.js'
 import { printJson } from '../output.js'
 import { servedModels } from '../../shared/schemas/health-details.js'
 

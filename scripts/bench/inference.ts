@@ -10,7 +10,7 @@ import { getLlama, LlamaCompletion } from 'node-llama-cpp'
 import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
-import { BUNDLED_MODEL } from '../../services/inference/backends/index.js'
+import { BUNDLED_MODEL } from '../../services/inference/backends/create-backends.js'
 import { programEntry } from '../../shared/paths.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)

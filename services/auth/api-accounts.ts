@@ -3,7 +3,7 @@ import { unary, type ServedMethod } from '../../shared/mesh/rpc-server.js'
 import * as api from '../../shared/schemas/auth.js'
 import type { AuthApiDeps, CallerCheck } from './caller-check.js'
 import { burnVerification, hashPassword, verifyPassword } from './passwords.js'
-import { ClientQuota } from './throttle.js'
+import { ClientQuota } from './login-throttle.js'
 import { userView } from './views.js'
 
 /** Accounts: register, log in and out, who am I, change the password. */

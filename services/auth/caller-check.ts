@@ -5,7 +5,7 @@ import { HyperinferError } from '../../shared/errors.js'
 import type { CallContext } from '../../shared/mesh/rpc-server.js'
 import type { Sessions } from './sessions.js'
 import type { AccountStore } from './store.js'
-import type { LoginThrottle } from './throttle.js'
+import type { LoginThrottle } from './login-throttle.js'
 
 export interface AuthApiDeps {
   store: AccountStore

@@ -14,7 +14,7 @@ import { authMethods } from './api.js'
 import { autoApproveWorkers, enrollFromDir } from './devnet-approvals.js'
 import { loadJwtSecret, Sessions } from './sessions.js'
 import { AccountStore, type CredentialRecord, type SessionRecord } from './store.js'
-import { LoginThrottle } from './throttle.js'
+import { LoginThrottle } from './login-throttle.js'
 
 export interface AuthHandles {
   store: AccountStore

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { AccountReplica, KeyLookup } from '../../shared/accounts/replica.js'
 import { HyperinferError } from '../../shared/errors.js'
 import type { PlatformMetrics } from '../../shared/metrics.js'
-import type { SlidingWindowLimiter } from './rate-limiter.js'
+import type { RequestRateLimiter } from './request-rate-limiter.js'
 import type { Reservation, TokenQuota } from './token-quota.js'
 import type { UsageLog } from './usage-log.js'
 import type { WorkerPool } from './worker-pool.js'
@@ -12,7 +12,7 @@ import { modelUnavailable } from './unapproved-workers.js'
 export interface AdmitDeps {
   accounts: AccountReplica
   pool: WorkerPool
-  limiter: SlidingWindowLimiter
+  limiter: RequestRateLimiter
   quota: TokenQuota
   usage: UsageLog
   activity: ActivityTracker

@@ -8,7 +8,7 @@ import type { ActivityTracker } from './activity.js'
 import type { AdmissionQueue } from './admission-queue.js'
 import { admit, authenticate, isServed, untaken, unservedError, type Admission } from './admit.js'
 import { bill } from './bill.js'
-import type { SlidingWindowLimiter } from './rate-limiter.js'
+import type { RequestRateLimiter } from './request-rate-limiter.js'
 import { newRelayState, relay, shouldRetry, type Generation, type InferChunk, type RelayState } from './relay.js'
 import type { TokenQuota } from './token-quota.js'
 import type { UsageLog } from './usage-log.js'
@@ -23,7 +23,7 @@ export interface InferDeps {
   accounts: AccountReplica
   pool: WorkerPool
   queue: AdmissionQueue
-  limiter: SlidingWindowLimiter
+  limiter: RequestRateLimiter
   quota: TokenQuota
   usage: UsageLog
   activity: ActivityTracker

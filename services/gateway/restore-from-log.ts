@@ -1,4 +1,4 @@
-import type { SlidingWindowLimiter } from './rate-limiter.js'
+import type { RequestRateLimiter } from './request-rate-limiter.js'
 import { type TokenQuota, utcDay } from './token-quota.js'
 import type { UsageLog } from './usage-log.js'
 
@@ -6,7 +6,7 @@ import type { UsageLog } from './usage-log.js'
 export const HOUR_MS = 60 * 60 * 1000
 
 /** After a restart, limits and quotas continue from the request log instead of starting over. */
-export async function restoreFromLog (usage: UsageLog, limiter: SlidingWindowLimiter, quota: TokenQuota): Promise<void> {
+export async function restoreFromLog (usage: UsageLog, limiter: RequestRateLimiter, quota: TokenQuota): Promise<void> {
   const now = Date.now()
   const today = utcDay(now)
   const windowStart = new Date(Math.min(now - HOUR_MS, Date.parse(today))).toISOString()

@@ -10,7 +10,7 @@ import { gatewayMethods } from './api.js'
 import { capacityFetcher, startDispatch } from './dispatch.js'
 import type { InferDeps } from './infer.js'
 import { KeyTouches } from './key-touches.js'
-import { SlidingWindowLimiter } from './rate-limiter.js'
+import { RequestRateLimiter } from './request-rate-limiter.js'
 import { HOUR_MS, restoreFromLog } from './restore-from-log.js'
 import { IntentJournal } from './intent-journal.js'
 import { TokenQuota } from './token-quota.js'
@@ -78,14 +78,14 @@ export const gatewayRole = defineRole<'gateway', GatewayHandles>({
 })
 
 /** The usage log, and the limits and quotas it restores after a restart. */
-async function openUsage (node: MeshNode, config: GatewayConfig): Promise<{ usage: UsageLog, journal: IntentJournal, limiter: SlidingWindowLimiter, quota: TokenQuota }> {
+async function openUsage (node: MeshNode, config: GatewayConfig): Promise<{ usage: UsageLog, journal: IntentJournal, limiter: RequestRateLimiter, quota: TokenQuota }> {
   const { journal, leftover, leftoverFiles } = IntentJournal.open(join(node.dataDir, 'intents'))
   const usage = new UsageLog(await node.ownBee('usage'), {
     journal,
     maxBatch: config.usageBatch,
     onError: err => { node.log.error({ err }, 'usage records not written; a restart bills their intents at the reservation') }
   })
-  const limiter = new SlidingWindowLimiter(HOUR_MS)
+  const limiter = new RequestRateLimiter(HOUR_MS)
   const quota = new TokenQuota()
   await usage.recover(leftover, leftoverFiles)
   await restoreFromLog(usage, limiter, quota)

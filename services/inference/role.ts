@@ -4,7 +4,7 @@ import { defineRole, type StartedRole, type StartOptions } from '../../shared/ro
 import { startRole } from '../../shared/role/start-role.js'
 import { inferenceMethods } from './api.js'
 import { logApprovalState } from './approval-notice.js'
-import { createBackendSlots } from './backends/index.js'
+import { createBackendSlots } from './backends/create-backends.js'
 import { InferenceWorker, type BackendSlot } from './worker.js'
 
 /** What a caller in this process may pass besides the config section. */

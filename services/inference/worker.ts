@@ -7,7 +7,7 @@ import type { Backend, GenerateResult } from './backends/types.js'
 import { ResponseCache, type ResponseCacheOptions } from './cache.js'
 import type { BackendCapacity, WorkerCapacity } from '../../shared/schemas/capacity.js'
 import { CapacityBoard } from './capacity.js'
-import { Limiter } from './limiter.js'
+import { GenerationLimiter } from './generation-limiter.js'
 
 export interface BackendSlot {
   backend: Backend
@@ -28,7 +28,7 @@ export interface WorkerOptions {
   catalogTtlMs?: number
 }
 
-interface Served { slot: BackendSlot & { limiter: Limiter }, upstream: string, info: ModelInfo }
+interface Served { slot: BackendSlot & { limiter: GenerationLimiter }, upstream: string, info: ModelInfo }
 
 /**
  * The worker's core: routes a mesh model name to its backend, bounds concurrency per backend,
@@ -36,7 +36,7 @@ interface Served { slot: BackendSlot & { limiter: Limiter }, upstream: string, i
  */
 export class InferenceWorker {
   private readonly opts: WorkerOptions
-  private readonly slots: (BackendSlot & { limiter: Limiter })[]
+  private readonly slots: (BackendSlot & { limiter: GenerationLimiter })[]
   private readonly cache: ResponseCache | null
   private catalog = new Map<string, Served>()
   private catalogAt = 0
@@ -46,7 +46,7 @@ export class InferenceWorker {
 
   constructor (opts: WorkerOptions) {
     this.opts = opts
-    this.slots = opts.backends.map(slot => ({ ...slot, limiter: new Limiter(slot.concurrency, slot.queueSize, () => { this.capacity.changed() }) }))
+    this.slots = opts.backends.map(slot => ({ ...slot, limiter: new GenerationLimiter(slot.concurrency, slot.queueSize, () => { this.capacity.changed() }) }))
     this.cache = opts.cache.enabled ? new ResponseCache(opts.cache) : null
   }
 

@@ -1,5 +1,5 @@
 import { HyperinferError } from '../../shared/errors.js'
-import type { PeerClient } from '../../shared/mesh/rpc-client.js'
+import type { PeerClient } from '../../shared/mesh/peer-client.js'
 import { metrics } from '../../shared/schemas/mesh.js'
 import { parseExposition, type Family } from './exposition.js'
 import type { ScrapeFailure } from './own-metrics.js'

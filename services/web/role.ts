@@ -4,9 +4,9 @@ import type { AccountReplica } from '../../shared/accounts/replica.js'
 import type { WebHealthDetails } from '../../shared/schemas/health-details.js'
 import { defineRole, type StartedRole, type StartOptions } from '../../shared/role/define-role.js'
 import { startRole } from '../../shared/role/start-role.js'
-import type { WebContext } from './context.js'
+import type { WebContext } from './web-context.js'
 import { buildWebApp } from './server.js'
-import { Upstream } from './upstream.js'
+import { RoleUpstream } from './role-upstream.js'
 
 export interface WebHandles {
   readonly app: FastifyInstance
@@ -42,7 +42,7 @@ export const webRole = defineRole<'web', WebHandles>({
     const registry = followRegistry(node, options.authKey, config.discoveryTimeoutMs)
     const ctx: WebContext = {
       node,
-      upstream: new Upstream(node, config),
+      upstream: new RoleUpstream(node, config),
       accounts: () => registry.replica(),
       secureCookies: config.secureCookies
     }

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import { HyperinferError, type ErrorCode } from '../errors.js'
 import { HTTP_STATUS } from '../http-status.js'
-import type { GatewayQuota } from './upstream.js'
+import type { GatewayQuota } from './gateway-upstream.js'
 
 /** OpenAI's error body: the SDKs read `error.message`, `type`, `param` and `code`. */
 export interface OpenAIErrorBody { error: { message: string, type: string, param: string | null, code: string | null } }

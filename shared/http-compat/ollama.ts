@@ -7,7 +7,7 @@ import type { ChatMessage, ToolCall } from '../schemas/generation.js'
 import { fromFastifyError, sendOllamaError } from './errors.js'
 import { checkGeneration, embedFor, newRequestId, parseBody, remaining, requestKey, startGeneration, type CompatOptions } from './request.js'
 import { openStream } from './stream-writer.js'
-import type { GenerationInput } from './upstream.js'
+import type { GenerationInput } from './gateway-upstream.js'
 
 const options = z.object({
   num_predict: z.number().int().optional(),

@@ -2,7 +2,7 @@ import { HyperinferError } from '../errors.js'
 import type { ChatMessage } from '../schemas/generation.js'
 import type { InferResult } from '../schemas/gateway.js'
 import type { ChatCompletionBody, CompletionBody, OpenAIMessage } from './openai-schemas.js'
-import type { GenerationInput } from './upstream.js'
+import type { GenerationInput } from './gateway-upstream.js'
 
 function refuse (param: string, message: string): HyperinferError {
   return new HyperinferError('INVALID_ARGUMENT', message, { details: { param, code: 'unsupported_value' } })

@@ -7,7 +7,7 @@ import { chatCompletionBody, completionBody, embeddingBody } from './openai-sche
 import { chatCompletion, chatToGeneration, completionToGeneration, encodeEmbedding, openAIFinish, openAIUsage, textCompletion } from './openai-translate.js'
 import { checkGeneration, embedFor, keyOfRequest, newRequestId, parseBody, remaining, requestKey, startGeneration, unixNow, type CompatOptions, type StartedGeneration } from './request.js'
 import { openStream } from './stream-writer.js'
-import type { GenerationInput } from './upstream.js'
+import type { GenerationInput } from './gateway-upstream.js'
 
 interface Shape { kind: 'chat' | 'text', id: string, created: number, model: string, includeUsage: boolean }
 

@@ -4,7 +4,7 @@ import type { z } from 'zod'
 import { HyperinferError, toHyperinferError } from '../errors.js'
 import { generation } from '../schemas/generation.js'
 import { unknownModel } from './errors.js'
-import type { CompatUpstream, GatewayChunk, GatewayEmbedding, GenerationInput, GenerationStream } from './upstream.js'
+import type { CompatUpstream, GatewayChunk, GatewayEmbedding, GenerationInput, GenerationStream } from './gateway-upstream.js'
 
 /**
  * Which key a request runs with, from the key it presented (null when none): the web node

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js'
 import { approvedNodes } from '../schemas/auth.js'
 import type { NodeRegistryView } from './access.js'
 import type { Discovery, PeerInfo } from './discovery.js'
-import { probeHealth, type PeerClient } from './rpc-client.js'
+import { probeHealth, type PeerClient } from './peer-client.js'
 import type { NodeRole } from './topic.js'
 
 const APPROVED_CACHE_MS = 5_000

@@ -4,7 +4,7 @@ import type { CalleeCheck } from './access-peers.js'
 import type { BootstrapNode } from './dht.js'
 import type { Discovery } from './discovery.js'
 import { PeerLayer } from './peer-layer.js'
-import type { PeerClient } from './rpc-client.js'
+import type { PeerClient } from './peer-client.js'
 import type { NetworkId } from './topic.js'
 
 export interface MeshClientOptions {

@@ -6,7 +6,7 @@ import type { OllamaBackendConfig } from '../../../shared/config/inference.js'
 import type { Logger } from '../../../shared/log.js'
 import { linkedController } from './signals.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
-import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
+import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
 
 export interface OllamaBackendOptions {
   config: OllamaBackendConfig

@@ -7,7 +7,7 @@ import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatComp
 import type { GenerationChunk, ResponseFormat, ToolCallDelta } from '../../../shared/schemas/generation.js'
 import { ToolCallAssembler } from '../../../shared/tool-calls.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
-import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './upstream.js'
+import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
 
 export interface OpenAIBackendOptions {
   config: OpenAIBackendConfig

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { adminApproveWorker, adminListUsers, adminListWorkers, adminRevokeWorker, adminSetPlan, adminSetRole } from '../../../shared/schemas/auth.js'
 import { approveWorkerBody, emptyQuery, setPlanBody, setRoleBody, usernameParams, workerParams } from '../../../shared/schemas/web.js'
-import { currentUser, type WebContext } from '../context.js'
+import { currentUser, type WebContext } from '../web-context.js'
 import { validate } from '../errors.js'
 import { servedModels } from '../../../shared/schemas/health-details.js'
 

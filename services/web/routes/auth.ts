@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { HyperinferError } from '../../../shared/errors.js'
 import { changePassword, createKey, listKeys, login, logout, register, revokeKey, rotateKey } from '../../../shared/schemas/auth.js'
 import { changePasswordBody, createKeyBody, emptyQuery, keyIdParams, loginBody, registerBody } from '../../../shared/schemas/web.js'
-import { currentUser, setSessionCookie, type WebContext } from '../context.js'
+import { currentUser, setSessionCookie, type WebContext } from '../web-context.js'
 import { validate } from '../errors.js'
 import { ensureCsrfCookie, SESSION_COOKIE } from '../security.js'
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { HyperinferError, toHyperinferError } from '../../../shared/errors.js'
 import { infer } from '../../../shared/schemas/gateway.js'
 import { inferenceBody } from '../../../shared/schemas/web.js'
-import type { WebContext } from '../context.js'
+import type { WebContext } from '../web-context.js'
 import { errorBody, validate } from '../errors.js'
 import { apiKeyOf } from './usage.js'
 

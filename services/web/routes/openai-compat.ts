@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { HyperinferError } from '../../../shared/errors.js'
 import { gatewayUpstream, openAICompat, type KeyPolicy } from '../../../shared/http-compat/index.js'
-import type { WebContext } from '../context.js'
+import type { WebContext } from '../web-context.js'
 
 /**
  * The OpenAI-compatible API on the dashboard's port. Authorized only by the key in a header

@@ -3,7 +3,7 @@ import { HyperinferError } from '../../../shared/errors.js'
 import { ROLES } from '../../../shared/mesh/topic.js'
 import { systemHealth, type MeshNodeHealth } from '../../../shared/schemas/metrics.js'
 import { emptyQuery } from '../../../shared/schemas/web.js'
-import type { WebContext } from '../context.js'
+import type { WebContext } from '../web-context.js'
 import { validate } from '../errors.js'
 import { servedModels } from '../../../shared/schemas/health-details.js'
 

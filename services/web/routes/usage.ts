@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HyperinferError } from '../../../shared/errors.js'
 import { models, quota, usage } from '../../../shared/schemas/gateway.js'
 import { apiKeyHeader, emptyQuery, usageQuery } from '../../../shared/schemas/web.js'
-import { currentUser, type WebContext } from '../context.js'
+import { currentUser, type WebContext } from '../web-context.js'
 import { validate } from '../errors.js'
 
 const HOUR_MS = 3_600_000

@@ -14,7 +14,7 @@ export interface UpstreamOptions {
  * The web node's way to the other roles: find a live node of the role by discovery, call it
  * with a timeout, and report peers that fail so discovery marks them down.
  */
-export class Upstream {
+export class RoleUpstream {
   private readonly node: MeshNode
   private readonly opts: UpstreamOptions
 

@@ -1,6 +1,6 @@
 import RPC from '@hyperswarm/rpc'
 import type HyperDHT from 'hyperdht'
-import { createDht, type BootstrapNode } from './dht.js'
+import { createDht, type BootstrapNode } from '../../shared/mesh/dht.js'
 
 /** A bare @hyperswarm/rpc on a bootstrap-checked DHT: the baseline that benchmarks compare against. */
 export function createRawRpc (bootstrap: BootstrapNode[], keyPair?: HyperDHT.KeyPair): { rpc: RPC, dht: HyperDHT } {

@@ -8,7 +8,7 @@ const HOUR_MS = 60 * 60 * 1000
  * recorded against all of them in the same synchronous step, so parallel requests can never
  * slip past the limit.
  */
-export class SlidingWindowLimiter {
+export class RequestRateLimiter {
   private readonly windows = new Map<string, number[]>()
   private readonly windowMs: number
 

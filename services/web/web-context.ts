@@ -4,12 +4,12 @@ import { HyperinferError } from '../../shared/errors.js'
 import type { MeshNode } from '../../shared/mesh/mesh-node.js'
 import { whoami, type UserView } from '../../shared/schemas/auth.js'
 import { SESSION_COOKIE } from './security.js'
-import type { Upstream } from './upstream.js'
+import type { RoleUpstream } from './role-upstream.js'
 
 /** What every route needs: the mesh, the account replica once it is open, cookie settings. */
 export interface WebContext {
   node: MeshNode
-  upstream: Upstream
+  upstream: RoleUpstream
   /** Null until the replica of the accounts bee is open (the auth node may start later). */
   accounts (): AccountReplica | null
   secureCookies: boolean

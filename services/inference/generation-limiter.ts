@@ -6,7 +6,7 @@ interface Waiter { resolve (): void, reject (err: Error): void }
  * At most `concurrency` holders at once and at most `queueSize` waiting; beyond that BUSY at once.
  * `onChange` hears every change of running or queued (capacity is pushed to gateways from it).
  */
-export class Limiter {
+export class GenerationLimiter {
   readonly concurrency: number
   readonly queueSize: number
   private active = 0
