@@ -4,7 +4,7 @@ import type { PlatformMetrics } from '../../shared/metrics.js'
 import type { ModelInfo, RunRequest, RunResponse, Usage } from '../../shared/schemas/inference.js'
 import { wantsStructuredOutput } from '../../shared/schemas/generation.js'
 import type { Backend, GenerateResult } from './backends/types.js'
-import { ResponseCache, type ResponseCacheOptions } from './cache.js'
+import { ResponseCache, type CachedAnswer, type ResponseCacheOptions } from './cache.js'
 import type { BackendCapacity, WorkerCapacity } from '../../shared/schemas/capacity.js'
 import { CapacityBoard } from './capacity.js'
 import { GenerationLimiter } from './generation-limiter.js'
@@ -115,13 +115,7 @@ export class InferenceWorker {
       const hit = this.cache?.get(cacheKey)
       if (hit) {
         this.opts.metrics.cacheHits.inc()
-        let ttft: number | null = null
-        for (const text of hit.chunks) {
-          if (signal.aborted) return { ...base, usage: hit.usage, finishReason: 'cancelled', timeToFirstTokenMs: ttft, cached: true }
-          ttft ??= performance.now() - started
-          yield { text }
-        }
-        return { ...base, usage: hit.usage, finishReason: hit.finishReason, timeToFirstTokenMs: ttft ?? performance.now() - started, cached: true }
+        return yield * replay(hit, base, started, signal)
       }
       this.opts.metrics.cacheMisses.inc()
     }
@@ -158,15 +152,21 @@ export class InferenceWorker {
       } finally {
         await generation.return(undefined as never).catch(() => {})
       }
-      this.opts.metrics.tokens.labels({ model, kind: 'prompt' }).inc(result.promptTokens)
-      this.opts.metrics.tokens.labels({ model, kind: 'completion' }).inc(result.completionTokens)
-      const usage = usageOf(result.promptTokens, result.completionTokens)
-      if (cacheKey !== null && result.finishReason !== 'cancelled') this.cache?.set(cacheKey, { chunks, usage, finishReason: result.finishReason })
+      const usage = this.record(model, result, cacheKey, chunks)
       return { ...base, usage, finishReason: result.finishReason, ...(result.toolCalls ? { toolCalls: result.toolCalls } : {}), timeToFirstTokenMs: ttft, cached: false }
     } finally {
       release?.()
       depth.dec()
     }
+  }
+
+  /** Counts a finished generation's tokens and caches its answer when it may be replayed. */
+  private record (model: string, result: GenerateResult, cacheKey: string | null, chunks: string[]): Usage {
+    this.opts.metrics.tokens.labels({ model, kind: 'prompt' }).inc(result.promptTokens)
+    this.opts.metrics.tokens.labels({ model, kind: 'completion' }).inc(result.completionTokens)
+    const usage = usageOf(result.promptTokens, result.completionTokens)
+    if (cacheKey !== null && result.finishReason !== 'cancelled') this.cache?.set(cacheKey, { chunks, usage, finishReason: result.finishReason })
+    return usage
   }
 
   async embed (model: string, input: string[], signal: AbortSignal): Promise<{ model: string, backend: string, embeddings: number[][], usage: { promptTokens: number, totalTokens: number } }> {
@@ -230,4 +230,15 @@ export class InferenceWorker {
 
 function usageOf (promptTokens: number, completionTokens: number): Usage {
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }
+}
+
+/** A cached answer, streamed again as it first came. */
+function * replay (hit: CachedAnswer, base: { model: string, backend: string }, started: number, signal: AbortSignal): Generator<{ text: string }, RunResponse, void> {
+  let ttft: number | null = null
+  for (const text of hit.chunks) {
+    if (signal.aborted) return { ...base, usage: hit.usage, finishReason: 'cancelled', timeToFirstTokenMs: ttft, cached: true }
+    ttft ??= performance.now() - started
+    yield { text }
+  }
+  return { ...base, usage: hit.usage, finishReason: hit.finishReason, timeToFirstTokenMs: ttft ?? performance.now() - started, cached: true }
 }
