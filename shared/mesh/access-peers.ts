@@ -9,8 +9,8 @@ import type { NodeRole } from './topic.js'
 const APPROVED_CACHE_MS = 5_000
 const RETRY_MS = 200
 /**
- * A first dial sometimes stalls (~13 s) in hyperdht's same-host race (holepunchto/hyperdht#304,
- * explained in scripts/repro/first-dial.ts and dht.ts); a redial usually gets through.
+ * A first dial that has not opened by then is redialled: hyperdht 6.33-6.34's same-host race
+ * (holepunchto/hyperdht#304, see dht.ts) stalled such dials ~13 s; a redial got through.
  */
 const FIRST_DIAL_PROBE_MS = 2_000
 

@@ -37,10 +37,11 @@ export function createDht (options: DhtOptions): HyperDHT {
   }
   const bootstrap = opts.bootstrap.map(parseBootstrapNode)
   const loopback = bootstrap.length > 0 && bootstrap.every(isLoopback)
-  // Not firewalled: false on loopback, although it ends the first-dial stall (hyperdht 6.33-6.34's
-  // same-host race, holepunchto/hyperdht#304; scripts/repro/first-dial.ts: 14 of 20 fresh processes
-  // stalled ~13 s, 0 of 20 with it): with it a worker SIGKILLed and restarted with the same key was
-  // not routed again within 90 s (test/gateway-failover, 3 of 3 runs; without it 1 of 1 passed).
+  // hyperdht is pinned to 6.32.0 (package.json overrides): 6.33-6.34 have a same-host race
+  // (holepunchto/hyperdht#304) that stalled ~13 s a fresh process's first dial to a node on its own
+  // host (scripts/repro/first-dial.ts: 14 of 20 on 6.34.0, 0 of 20 on 6.32.0). firewalled: false on
+  // loopback also ended it, but then a worker SIGKILLed and restarted with the same key was not
+  // routed again (test/gateway-failover).
   return new HyperDHT({
     keyPair: opts.keyPair,
     port: opts.port,
