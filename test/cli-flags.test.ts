@@ -144,7 +144,8 @@ t.test('`hyperinfer node bootstrap` runs a bootstrapper plus 3 persistent DHT no
   const port = 20_000 + Math.floor(Math.random() * 20_000)
   const env = { HYPERINFER_HOME: join(home, 'home'), LOG_LEVEL: 'info' }
   const boot = spawnCli(['node', 'bootstrap', '--host', '127.0.0.1', '--port', String(port)], env, t)
-  const line = await until('the --bootstrap line', async () => /^--bootstrap (\S+)$/m.exec(boot.stdout())?.[1], { timeoutMs: 30_000 })
+  // stdout and stderr are separate pipes: the log line with the nodes may land after the --bootstrap line.
+  const line = await until('the --bootstrap line and the log of the nodes', async () => /"nodes":\[/.test(boot.stderr()) && /^--bootstrap (\S+)$/m.exec(boot.stdout())?.[1], { timeoutMs: 30_000 })
   t.equal(line, `127.0.0.1:${port}`)
   t.match(boot.stderr(), new RegExp(`"nodes":\\["127\\.0\\.0\\.1:${port + 1}","127\\.0\\.0\\.1:${port + 2}","127\\.0\\.0\\.1:${port + 3}"\\]`), 'three persistent nodes on the next ports')
   const metrics = spawnCli(['node', 'metrics', '--port', '0', '--data-dir', join(home, 'data'), '--network', 'booted', '--bootstrap', line], env, t)

@@ -3,9 +3,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './helpers/cli.js'
-import { startDevnet } from './helpers/devnet.js'
+import { rolePid, startDevnet } from './helpers/devnet.js'
+import { until } from './helpers/until.js'
 
-t.test('npm start: the multi-process devnet serves the bundled model to the CLI, stops cleanly and restarts on its data', async t => {
+// One devnet start serves both the restart-on-its-data and the heal checks (they were two files, each
+// paying for a whole devnet start: five role processes and the model).
+t.test('npm start: the multi-process devnet serves the bundled model to the CLI, restarts a killed role, stops cleanly and restarts on its data', async t => {
   const home = mkdtempSync(join(tmpdir(), 'hyperinfer-devnet-'))
   t.teardown(() => rmSync(home, { recursive: true, force: true }))
   const cli = { home, configDir: join(home, 'cli-config'), timeoutMs: 60_000 }
@@ -27,6 +30,18 @@ t.test('npm start: the multi-process devnet serves the bundled model to the CLI,
   const roles = new Set((status.json().nodes as { role: string }[]).map(n => n.role))
   for (const role of ['auth', 'gateway', 'inference', 'metrics']) t.ok(roles.has(role), `status lists ${role}`)
 
+  const worker = rolePid(first.child.pid!, 'inference')
+  t.ok(worker, 'found the inference process')
+  process.kill(worker!, 'SIGKILL')
+  await first.printed('devnet: inference exited (SIGKILL); restarting', 10_000)
+  const healed = await until('the restarted worker to serve through the gateway', async () => {
+    const result = await runCli(['infer', '-m', 'stories260K', '--temperature', '0', '--max-tokens', '16', 'Once upon a time'], cli)
+    return result.code === 0 && result.stdout
+  }, { timeoutMs: 120_000 })
+  t.match(healed, /there was a little girl/, 'the devnet restarted the killed worker and it serves through the gateway again')
+  const usedBefore = (await runCli(['--json', 'quota'], cli)).json().requests.used
+  t.ok(usedBefore >= 2, `both answered requests are counted (${usedBefore})`)
+
   t.equal(await first.stop(), 'exit 0', 'Ctrl-C stops everything')
   t.match(first.output(), /devnet: stopped/)
   t.notOk(existsSync(join(home, 'devnet.json')), 'removes the devnet file')
@@ -37,6 +52,6 @@ t.test('npm start: the multi-process devnet serves the bundled model to the CLI,
   const again = await runCli(['login', '--username', 'alice', '--password-stdin'], { ...cli, input: 'correct horse battery\n' })
   t.equal(again.code, 0, `the same account after a restart: ${again.stderr}`)
   const quota = await runCli(['--json', 'quota'], cli)
-  t.equal(quota.json().requests.used, 1, 'usage kept across restarts')
+  t.equal(quota.json().requests.used, usedBefore, 'usage kept across restarts')
   t.equal(await second.stop(), 'exit 0')
 })
