@@ -23,7 +23,8 @@ export class RequestRateLimiter {
     for (const { id, limit } of subjects) {
       const log = this.prune(id, now)
       if (log.length >= limit) {
-        const wait = log[log.length - limit] + this.windowMs - now
+        // A limit of 0 (a plan that allows no requests) has no oldest request to wait out.
+        const wait = limit <= 0 ? this.windowMs : log[log.length - limit] + this.windowMs - now
         if (wait > retryAfterMs) {
           retryAfterMs = wait
           blocked = id
