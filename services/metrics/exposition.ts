@@ -206,12 +206,18 @@ export function formatSample (sample: Sample): string {
   return `${sample.name}${labels} ${sample.value}${sample.timestamp !== undefined ? ' ' + sample.timestamp : ''}`
 }
 
+/** A family's HELP (when it has one) and TYPE lines. */
+export function formatHeader (family: Pick<Family, 'name' | 'type' | 'help'>): string[] {
+  const lines = family.help !== undefined ? [`# HELP ${family.name} ${escapeHelp(family.help)}`] : []
+  lines.push(`# TYPE ${family.name} ${family.type}`)
+  return lines
+}
+
 /** Writes families as exposition text: HELP and TYPE once per family, then its samples. */
 export function formatExposition (families: Iterable<Family>): string {
   const lines: string[] = []
   for (const family of families) {
-    if (family.help !== undefined) lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`)
-    lines.push(`# TYPE ${family.name} ${family.type}`)
+    lines.push(...formatHeader(family))
     for (const sample of family.samples) lines.push(formatSample(sample))
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : ''

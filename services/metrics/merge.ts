@@ -1,4 +1,4 @@
-import { formatExposition, sampleNames, type Family, type Sample } from './exposition.js'
+import { formatHeader, formatSample, sampleNames, type Family, type MetricType, type Sample } from './exposition.js'
 
 export interface ScrapedSource {
   /** Value of the `node` label (public key prefix). */
@@ -15,46 +15,73 @@ export interface ScrapedSource {
 
 const TARGET_LABELS = ['node', 'role'] as const
 
+/** A sample with its node labels, as its series key and its exposition line. */
+interface LabelledSample { key: string, line: string }
+
+interface Prepared { node: string, role: string, honorLabels: boolean, samples: LabelledSample[][] }
+
+/**
+ * Labelled samples per scraped families array: a node's families stay the same until its next
+ * scrape, so the /metrics of the metrics node labels and formats them once, not on every request
+ * (that was most of what serving /metrics cost).
+ */
+const preparedSources = new WeakMap<readonly Family[], Prepared>()
+
+function labelledSamples (source: ScrapedSource): LabelledSample[][] {
+  const honorLabels = source.honorLabels === true
+  const cached = preparedSources.get(source.families)
+  if (cached && cached.node === source.node && cached.role === source.role && cached.honorLabels === honorLabels) return cached.samples
+  const samples = source.families.map(family => family.samples.map(sample => {
+    const labelled = withTargetLabels(sample, source)
+    return { key: seriesKey(labelled), line: formatSample(labelled) }
+  }))
+  preparedSources.set(source.families, { node: source.node, role: source.role, honorLabels, samples })
+  return samples
+}
+
+interface MergedFamily { name: string, type: MetricType, help?: string, lines: string[] }
+
 /**
  * Merges the families of many nodes into one exposition: one HELP/TYPE per family, the samples
  * of every node under it with `node` and `role` labels. A family one node declares with another
  * type than the first node did is dropped for that node, as are duplicate series.
  */
 export function mergeSources (sources: readonly ScrapedSource[]): { text: string, dropped: number } {
-  const merged = new Map<string, Family>()
+  const merged = new Map<string, MergedFamily>()
   /** Sample name -> the family that produces it, to keep histogram suffixes unambiguous. */
   const owners = new Map<string, string>()
   const series = new Set<string>()
   let dropped = 0
 
   for (const source of sources) {
-    for (const family of source.families) {
+    const labelled = labelledSamples(source)
+    source.families.forEach((family, i) => {
       let target = merged.get(family.name)
       if (!target) {
         const names = sampleNames(family.name, family.type)
         if (names.some(name => owners.has(name) && owners.get(name) !== family.name) || owners.has(family.name)) {
           dropped += family.samples.length
-          continue
+          return
         }
         for (const name of names) owners.set(name, family.name)
         owners.set(family.name, family.name)
-        target = { name: family.name, type: family.type, help: family.help, samples: [] }
+        target = { name: family.name, type: family.type, help: family.help, lines: [] }
         merged.set(family.name, target)
       } else if (target.type !== family.type) {
         dropped += family.samples.length
-        continue
+        return
       }
       target.help ??= family.help
-      for (const sample of family.samples) {
-        const labelled = withTargetLabels(sample, source)
-        const key = seriesKey(labelled)
+      for (const { key, line } of labelled[i]) {
         if (series.has(key)) { dropped++; continue }
         series.add(key)
-        target.samples.push(labelled)
+        target.lines.push(line)
       }
-    }
+    })
   }
-  return { text: formatExposition(merged.values()), dropped }
+  const lines: string[] = []
+  for (const family of merged.values()) lines.push(...formatHeader(family), ...family.lines)
+  return { text: lines.length > 0 ? lines.join('\n') + '\n' : '', dropped }
 }
 
 function withTargetLabels (sample: Sample, source: ScrapedSource): Sample {
