@@ -30,7 +30,8 @@ const entry = compiled ? [join(PACKAGE_ROOT, 'dist', 'scripts', 'devnet.js')] : 
 console.log(`soak: devnet from ${compiled ? 'dist/' : 'source (tsx)'}, data in ${home}, ${opts.minutes} min, sample every ${opts.interval} s, ${opts.rps} req/s`)
 const devnet = spawn(process.execPath, entry, {
   cwd: PACKAGE_ROOT,
-  env: { ...process.env, HYPERINFER_HOME: home, METRICS_PORT: String(metricsPort), WEB_SERVICE_PORT: String(metricsPort + 1), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+  // config/soak.json: the soak's user may send a request a second for an hour (the default plan allows 100 an hour).
+  env: { ...process.env, HYPERINFER_ENV: process.env.HYPERINFER_ENV ?? 'soak', HYPERINFER_HOME: home, METRICS_PORT: String(metricsPort), WEB_SERVICE_PORT: String(metricsPort + 1), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
   stdio: ['ignore', 'pipe', 'inherit']
 })
 let output = ''
