@@ -1,5 +1,6 @@
 import { HyperinferError } from '../../../shared/errors.js'
 import type { Logger } from '../../../shared/log.js'
+import { linkedController } from './signals.js'
 import type { BackendModel } from './types.js'
 
 export interface UpstreamTimeouts { firstByteMs: number, idleMs: number }
@@ -137,4 +138,35 @@ export async function listUpstreamModels (configured: string[] | undefined, list
     contextLength: null,
     status: upstream !== null && isReady(name, upstream) ? 'ready' as const : 'unavailable' as const
   }))
+}
+
+/**
+ * The parts of one streamed upstream answer: the first within firstByteMs, each next within
+ * idleMs. A failure becomes the backend's coded error, unless the caller cancelled (the parts then
+ * just end). Only a stream left half-read has its connection torn down: aborting a finished one
+ * cost ~0.7 ms per request (DOMException + undici teardown, seen with --cpu-prof).
+ */
+export async function * readUpstream<T> (
+  open: (signal: AbortSignal) => Promise<AsyncIterable<T>>,
+  signal: AbortSignal,
+  timeouts: UpstreamTimeouts,
+  target: UpstreamTarget,
+  mapError: (err: unknown, received: boolean) => HyperinferError
+): AsyncGenerator<T, void> {
+  const { controller, unlink } = linkedController(signal)
+  let received = false
+  let drained = false
+  try {
+    const stream = await withTimeout(open(controller.signal), timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
+    for await (const part of withDeadlines(stream, timeouts, target, () => { controller.abort() })) {
+      received = true
+      yield part
+    }
+    drained = true
+  } catch (err) {
+    if (!signal.aborted) throw mapError(err, received)
+  } finally {
+    unlink()
+    if (!drained) controller.abort()
+  }
 }

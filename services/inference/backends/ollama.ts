@@ -6,7 +6,7 @@ import type { OllamaBackendConfig } from '../../../shared/config/inference.js'
 import type { Logger } from '../../../shared/log.js'
 import { linkedController } from './signals.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
-import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
+import { estimateTokens, httpError, listUpstreamModels, logReachable, readUpstream, streamCut, unreachable, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
 
 export interface OllamaBackendOptions {
   config: OllamaBackendConfig
@@ -45,8 +45,6 @@ export class OllamaBackend implements Backend {
   async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void> {
     const target: UpstreamTarget = { backend: this.name, type: this.type, model: request.model }
     refuseForcedToolChoice(request, this.name)
-    const { controller, unlink } = linkedController(signal)
-    const client = this.client(controller.signal)
     const options = {
       num_predict: request.maxTokens,
       temperature: request.temperature,
@@ -58,34 +56,25 @@ export class OllamaBackend implements Backend {
     const tools = request.toolChoice === 'none' ? undefined : request.tools
     let pieces = 0
     let last: StreamPart | null = null
-    let received = false
-    let drained = false
     const toolCalls: ToolCall[] = []
-    try {
+    const open = (abort: AbortSignal): Promise<AsyncIterable<StreamPart>> => {
+      const client = this.client(abort)
       // tools exist only in /api/chat: a plain prompt with tools goes there as one user message
       const started = request.messages !== undefined || tools !== undefined
         ? client.chat({ model: request.model, messages: toOllamaMessages(request), stream: true, options, format, tools: tools as Tool[] | undefined })
         : client.generate({ model: request.model, prompt: request.prompt ?? '', stream: true, options, format })
-      const stream = await withTimeout(started as Promise<AsyncIterable<StreamPart>>, this.opts.timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
-      for await (const part of withDeadlines(stream, this.opts.timeouts, target, () => { controller.abort() })) {
-        received = true
-        const text = part.message?.content ?? part.response ?? ''
-        if (part.done === true) last = part
-        const calls = toolCallsOf(part)
-        const deltas = calls.map((call, i) => ({ index: toolCalls.length + i, ...call }))
-        toolCalls.push(...calls)
-        if (text !== '' || deltas.length > 0) {
-          pieces++
-          yield deltas.length > 0 ? { text, toolCalls: deltas } : { text }
-        }
+      return started as Promise<AsyncIterable<StreamPart>>
+    }
+    for await (const part of readUpstream(open, signal, this.opts.timeouts, target, (err, received) => this.mapError(err, target, received))) {
+      const text = part.message?.content ?? part.response ?? ''
+      if (part.done === true) last = part
+      const calls = toolCallsOf(part)
+      const deltas = calls.map((call, i) => ({ index: toolCalls.length + i, ...call }))
+      toolCalls.push(...calls)
+      if (text !== '' || deltas.length > 0) {
+        pieces++
+        yield deltas.length > 0 ? { text, toolCalls: deltas } : { text }
       }
-      drained = true
-    } catch (err) {
-      if (!signal.aborted) throw this.mapError(err, target, received)
-    } finally {
-      unlink()
-      // Only a stream left half-read needs its connection torn down (aborting a finished one costs ~0.7 ms).
-      if (!drained) controller.abort()
     }
     if (last === null && !signal.aborted) throw streamCut(target, 'no final message')
     return resultOf(request, last, pieces, toolCalls)

@@ -7,7 +7,7 @@ import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatComp
 import type { GenerationChunk, ResponseFormat, ToolCallDelta } from '../../../shared/schemas/generation.js'
 import { ToolCallAssembler } from '../../../shared/tool-calls.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
-import { estimateTokens, httpError, listUpstreamModels, logReachable, streamCut, unreachable, withDeadlines, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
+import { estimateTokens, httpError, listUpstreamModels, logReachable, readUpstream, streamCut, unreachable, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
 
 export interface OpenAIBackendOptions {
   config: OpenAIBackendConfig
@@ -52,52 +52,37 @@ export class OpenAIBackend implements Backend {
 
   async * generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void> {
     const target: UpstreamTarget = { backend: this.name, type: this.type, model: request.model }
-    const { controller, unlink } = linkedController(signal)
     const messages = toOpenAIMessages(request)
     const calls = new ToolCallAssembler()
     let pieces = 0
     let finish: string | null = null
     let usage: { prompt_tokens: number, completion_tokens: number } | null = null
-    let received = false
-    let drained = false
-    try {
-      const started = this.client.chat.completions.create({
-        model: request.model,
-        messages,
-        stream: true,
-        stream_options: { include_usage: true },
-        max_tokens: request.maxTokens,
-        temperature: request.temperature,
-        top_p: request.topP,
-        stop: request.stop,
-        seed: request.seed,
-        user: request.user,
-        tools: request.tools,
-        tool_choice: request.toolChoice,
-        response_format: toOpenAIResponseFormat(request.responseFormat)
-      }, { signal: controller.signal })
-      const stream = await withTimeout(started, this.opts.timeouts.firstByteMs, target, 'no answer', () => { controller.abort() })
-      for await (const chunk of withDeadlines(stream, this.opts.timeouts, target, () => { controller.abort() })) {
-        received = true
-        if (chunk.usage) usage = chunk.usage
-        const choice = chunk.choices?.[0]
-        if (choice?.finish_reason) finish = choice.finish_reason
-        const text = choice?.delta?.content ?? ''
-        const toolCalls = choice?.delta?.tool_calls?.map(toToolCallDelta)
-        if (toolCalls?.length) calls.add(toolCalls)
-        if (text !== '' || toolCalls?.length) {
-          pieces++
-          yield toolCalls?.length ? { text, toolCalls } : { text }
-        }
+    const open = (abort: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> => this.client.chat.completions.create({
+      model: request.model,
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: request.maxTokens,
+      temperature: request.temperature,
+      top_p: request.topP,
+      stop: request.stop,
+      seed: request.seed,
+      user: request.user,
+      tools: request.tools,
+      tool_choice: request.toolChoice,
+      response_format: toOpenAIResponseFormat(request.responseFormat)
+    }, { signal: abort })
+    for await (const chunk of readUpstream(open, signal, this.opts.timeouts, target, (err, received) => this.mapError(err, target, received))) {
+      if (chunk.usage) usage = chunk.usage
+      const choice = chunk.choices?.[0]
+      if (choice?.finish_reason) finish = choice.finish_reason
+      const text = choice?.delta?.content ?? ''
+      const toolCalls = choice?.delta?.tool_calls?.map(toToolCallDelta)
+      if (toolCalls?.length) calls.add(toolCalls)
+      if (text !== '' || toolCalls?.length) {
+        pieces++
+        yield toolCalls?.length ? { text, toolCalls } : { text }
       }
-      drained = true
-    } catch (err) {
-      if (!signal.aborted) throw this.mapError(err, target, received)
-    } finally {
-      unlink()
-      // Only a stream left half-read needs its connection torn down; aborting a finished one
-      // cost ~0.7 ms per request (DOMException + undici teardown, seen with --cpu-prof).
-      if (!drained) controller.abort()
     }
     const promptTokens = usage?.prompt_tokens ?? estimateTokens(messages.map(m => typeof m.content === 'string' ? m.content : '').join('\n'))
     const completionTokens = usage?.completion_tokens ?? pieces
