@@ -6,7 +6,7 @@ import { IntentJournal, type RequestIntent } from '../services/gateway/intent-jo
 
 const intent = (id: string, reservedTokens = 10): RequestIntent => ({ id, at: '2026-11-24T10:00:00.000Z', userId: 'u1', keyId: 'k1', model: 'm', promptSha256: '0'.repeat(64), reservedTokens })
 
-function tempDir (t: Tap.Test): string {
+function tempDir (t: { teardown (fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'journal-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
