@@ -14,7 +14,7 @@ import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import type { NodeRole } from '../../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { adminApproveNode, createKey, login, register } from '../../shared/schemas/auth.js'
-import { formatRow, runLoad, type LoadResult } from './measure.js'
+import { formatRow, runEach, runLoad, runPaired } from './measure.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const MODEL = 'gpt-fake'
@@ -38,7 +38,7 @@ function spawnProgram (script: string, args: string[]): ChildProcess {
   const { file, execArgv } = programEntry(script)
   const child = spawn(process.execPath, [...execArgv, file, ...args], {
     cwd: PACKAGE_ROOT,
-    env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: 'warn', HYPERINFER_CONFIG_DIR: home },
+    env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', HYPERINFER_CONFIG_DIR: home },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   children.push(child)
@@ -95,14 +95,15 @@ async function main (): Promise<void> {
   const libraryCall = async (): Promise<void> => { await library.infer({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], maxTokens: 4 }) }
   await runLoad('warm-up', 16, 1, libraryCall)
 
-  console.log(`bench:openai — ${SECONDS} s per row; the fake upstream answers 4 streamed tokens at once; all on 127.0.0.1`)
+  console.log(`bench:openai — ${SECONDS} s per row (1 in flight: the paths in turn); the fake upstream answers 4 streamed tokens at once; all on 127.0.0.1`)
   const goals: string[] = []
+  const paths = [...ways.map(way => ({ label: way.label, call: call(way.client) })), { label: 'client library (no HTTP)', call: libraryCall }]
   for (const inFlight of [1, 64]) {
-    const rows: LoadResult[] = []
-    for (const way of ways) rows.push(await runLoad(way.label, inFlight, SECONDS, call(way.client)))
-    const meshRow = await runLoad('client library (no HTTP)', inFlight, SECONDS, libraryCall)
-    for (const row of [...rows, meshRow]) console.log(formatRow(row))
-    const [base, ...through] = rows
+    // One in flight: the four paths in turn, so load from elsewhere on the machine hits them alike.
+    const measured = inFlight === 1 ? await runPaired(paths, SECONDS * paths.length) : await runEach(paths, inFlight, SECONDS)
+    for (const row of measured) console.log(formatRow(row))
+    const meshRow = measured[measured.length - 1]
+    const [base, ...through] = measured.slice(0, -1)
     for (const row of through) {
       const added = row.p50 - base.p50
       console.log(`  -> ${row.label}: ${(row.rps / base.rps * 100).toFixed(1)}% of direct req/s, p50 +${added.toFixed(3)} ms at ${inFlight} in flight ` +
