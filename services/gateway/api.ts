@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { z } from 'zod'
 import type { AccountReplica } from '../../shared/accounts/replica.js'
 import { HyperinferError } from '../../shared/errors.js'
@@ -14,7 +15,8 @@ const DAY_MS = 24 * 60 * 60 * 1000
 
 export function gatewayMethods (deps: InferDeps): ServedMethod[] {
   const { pool } = deps
-  const modelCache = new Map<string, { at: number, models: ModelInfo[] }>()
+  // Per worker; workers come and go for months, so the cache is bounded.
+  const modelCache = new LRUCache<string, { at: number, models: ModelInfo[] }>({ max: 10_000 })
 
   async function workerModels (state: { peer: { id: string, publicKey: Buffer } }): Promise<ModelInfo[]> {
     const cached = modelCache.get(state.peer.id)
