@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { loadConfig } from '../shared/config/index.js'
+import { loadConfig } from '../shared/config/load-config.js'
 import { meshConfigFromFlags, resolveMesh } from '../shared/config/network.js'
 import { HyperinferError } from '../shared/errors.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { Config } from '../shared/config/index.js'
+import type { Config } from '../shared/config/load-config.js'
 import type { MeshClient } from '../shared/mesh/mesh-client.js'
 
 /** The global flags of the `hyperinfer` program, whichever subcommand runs. */
@@ -9,7 +9,7 @@ export function globalOptions (cmd: Command): Record<string, unknown> {
 
 // Config (zod) and the mesh (hyperdht & co.) load only in commands that use them: `--help` stays instant.
 export async function cliConfig (cmd: Command): Promise<Config> {
-  const [{ loadConfig }, { meshConfigFromFlags }] = await Promise.all([import('../shared/config/index.js'), import('../shared/config/network.js')])
+  const [{ loadConfig }, { meshConfigFromFlags }] = await Promise.all([import('../shared/config/load-config.js'), import('../shared/config/network.js')])
   return loadConfig({ flags: meshConfigFromFlags(globalOptions(cmd)) })
 }
 

@@ -31,7 +31,7 @@ function nextStep (code: ErrorCode, target: MeshTarget | null): string | undefin
 /** Resolves the program's mesh flags the way the command did, for the hint; null when they do not resolve. */
 async function meshTarget (options: Record<string, unknown>): Promise<MeshTarget | null> {
   try {
-    const [{ loadConfig }, network] = await Promise.all([import('../shared/config/index.js'), import('../shared/config/network.js')])
+    const [{ loadConfig }, network] = await Promise.all([import('../shared/config/load-config.js'), import('../shared/config/network.js')])
     const address = network.resolveMesh(loadConfig({ flags: network.meshConfigFromFlags(options) }))
     return { description: network.describeMesh(address), devnet: network.isDevnet(address) }
   } catch {

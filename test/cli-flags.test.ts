@@ -1,7 +1,7 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { loadConfig } from '../shared/config/index.js'
+import { loadConfig } from '../shared/config/load-config.js'
 import { decodeJoin, encodeJoin, meshConfigFromFlags, resolveMesh } from '../shared/config/network.js'
 import { formatBootstrap } from '../shared/mesh/dht.js'
 import { startTestnet } from '../shared/mesh/bootstrap.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { loadConfig } from '../shared/config/index.js'
+import { loadConfig } from '../shared/config/load-config.js'
 import { resolveMesh, writeDevnetInfo } from '../shared/config/network.js'
 
 t.test('files, then env, then flags', async t => {

@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import t from 'tap'
-import { loadConfig } from '../shared/config/index.js'
+import { loadConfig } from '../shared/config/load-config.js'
 import { inferenceRole } from '../services/inference/role.js'
 import { backendConfigs, BUNDLED_MODEL } from '../services/inference/backends/create-backends.js'
 import { parseRetryAfter } from '../services/inference/backends/http-upstream.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { loadConfig } from '../shared/config/index.js'
+import { loadConfig } from '../shared/config/load-config.js'
 import type { PeerInfo } from '../shared/mesh/discovery.js'
 import { startMetricsHttp } from '../services/metrics/http.js'
 import { describe, Roster, statusOf } from '../services/metrics/roster.js'

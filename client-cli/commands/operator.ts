@@ -47,7 +47,7 @@ function registerNetworkCommand (program: Command): void {
     .description('show the mesh the flags, env and config point at (network, whether a secret is set, bootstrap, pinned auth node) without connecting')
     .action(async (_flags: unknown, cmd: Command) => {
       const [{ loadConfig }, { describeMesh, meshConfigFromFlags, resolveMesh }, { printJson }] = await Promise.all([
-        import('../../shared/config/index.js'), import('../../shared/config/network.js'), import('../output.js')
+        import('../../shared/config/load-config.js'), import('../../shared/config/network.js'), import('../output.js')
       ])
       const address = resolveMesh(loadConfig({ flags: meshConfigFromFlags(globalOptions(cmd)) }))
       const view = {

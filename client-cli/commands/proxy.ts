@@ -18,7 +18,7 @@ export function registerProxyCommand (program: Command): void {
       const flags = globalOptions(cmd)
       const [{ HyperinferClient }, { startProxy }, { MeshClient }, { loadConfig }, { meshConfigFromFlags, resolveMesh }] = await Promise.all([
         import('../client.js'), import('../proxy-server.js'), import('../../shared/mesh/mesh-client.js'),
-        import('../../shared/config/index.js'), import('../../shared/config/network.js')
+        import('../../shared/config/load-config.js'), import('../../shared/config/network.js')
       ])
       const mesh = new MeshClient(resolveMesh(loadConfig({ flags: meshConfigFromFlags(flags) })))
       let defaultKey: string | null = null

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { HyperinferError } from '../errors.js'
 import { formatBootstrap, parseBootstrapNode, type BootstrapNode } from '../mesh/dht.js'
 import type { NetworkId } from '../mesh/topic.js'
-import type { Config } from './index.js'
+import type { Config } from './load-config.js'
 
 export interface DevnetInfo {
   network: string

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import type { z } from 'zod'
-import type { Config } from '../config/index.js'
+import type { Config } from '../config/load-config.js'
 import type { MeshAddress } from '../config/network.js'
 import { authSection, gatewaySection, inferenceSection, metricsSection, webSection } from '../config/sections.js'
 import type { Logger } from '../log.js'
