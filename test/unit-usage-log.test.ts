@@ -124,3 +124,18 @@ t.test('drain with nothing queued resolves at once', async t => {
   await log.drain()
   t.same(await collect(log.requestsSince('')), [])
 })
+
+t.test('a group-commit timer that fires after a flush already took its records leaves the log able to flush and drain', async t => {
+  const { log } = await openLog(t, { flushDelayMs: 5 })
+  const at = '2026-11-24T10:00:00.000Z'
+  log.settle(record({ id: 'first', at }))
+  const draining = log.drain()
+  // Settled while the first flush runs: its timer fires after that flush has written it too.
+  log.settle(record({ id: 'second', at }))
+  await draining
+  await new Promise(resolve => setTimeout(resolve, 30))
+  log.settle(record({ id: 'third', at }))
+  const drained = await Promise.race([log.drain().then(() => true), new Promise(resolve => setTimeout(resolve, 5_000, false))])
+  t.ok(drained, 'drain returns (a flush that found nothing to write once left the log stuck for good)')
+  t.same((await collect(log.requestsSince('2000-01-01'))).map(r => r.id).sort(), ['first', 'second', 'third'], 'every record written')
+})

@@ -86,8 +86,11 @@ export class UsageLog {
 
   /** Resolves when everything queued so far is written. */
   async drain (): Promise<void> {
-    if (this.settlements.length > 0) this.kick()
-    while (this.flushing) await this.flushing
+    for (;;) {
+      if (this.flushing) await this.flushing
+      else if (this.settlements.length > 0) this.kick()
+      else return
+    }
   }
 
   /**
@@ -157,22 +160,24 @@ export class UsageLog {
   private kick (): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    this.flushing ??= this.flushLoop()
+    // A flush with nothing to write would finish before `flushing` is assigned and leave it set for good.
+    if (this.flushing || this.settlements.length === 0) return
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = null
+      // Queued after the loop's last look: the next group commit takes them.
+      if (this.settlements.length > 0) this.timer ??= setTimeout(() => { this.kick() }, this.flushDelayMs)
+    })
   }
 
   private async flushLoop (): Promise<void> {
-    try {
-      while (this.settlements.length > 0) {
-        const settlements = this.settlements.splice(0, this.maxBatch)
-        try {
-          await this.writeBatch(settlements)
-          this.journal?.release(settlements.map(r => r.id))
-        } catch (err) {
-          this.onError(err as Error)
-        }
+    while (this.settlements.length > 0) {
+      const settlements = this.settlements.splice(0, this.maxBatch)
+      try {
+        await this.writeBatch(settlements)
+        this.journal?.release(settlements.map(r => r.id))
+      } catch (err) {
+        this.onError(err as Error)
       }
-    } finally {
-      this.flushing = null
     }
   }
 
