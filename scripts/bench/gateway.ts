@@ -1,10 +1,8 @@
 // npm run bench — end to end: client library -> gateway -> worker (openai backend on a fake
 // upstream that answers at once) vs the openai client calling that fake directly, same run.
 // Every process on 127.0.0.1; loops bounded by time. Also holds 1,000 concurrent streams.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import type { ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { HyperinferClient } from '../../client-cli/client.js'
@@ -12,50 +10,23 @@ import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { formatBootstrap } from '../../shared/mesh/dht.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import type { NodeRole } from '../../shared/mesh/topic.js'
-import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { createKey, login, register } from '../../shared/schemas/auth.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
+import { BenchProcesses, freePort } from './bench-processes.js'
 import { formatRow, percentile, runEach, runLoad, runPaired } from './measure.js'
 import { queueRow } from './queue-row.js'
 
-const ROOT = PACKAGE_ROOT
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
 const HELD_STREAMS = Number(process.env.BENCH_STREAMS ?? 1000)
-/** Roles to run under --cpu-prof (comma-separated), profiles written to BENCH_PROFILE_DIR or the cwd. */
-const PROFILED = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean))
 /** Which in-flight rows to run (comma-separated), e.g. BENCH_IN_FLIGHT=1 while profiling. */
 const IN_FLIGHT = (process.env.BENCH_IN_FLIGHT ?? '1,64').split(',').map(Number).filter(n => n > 0)
 const MODEL = 'gpt-fake'
 const NETWORK = 'bench'
 
-const children: ChildProcess[] = []
-const home = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-'))
-
-function freePort (): Promise<number> {
-  return new Promise(resolve => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** `script` without extension: compiled, it runs from dist/ without tsx. */
-function spawnTs (script: string, args: string[], profile = false): ChildProcess {
-  const { file, execArgv } = programEntry(script)
-  const profiling = profile ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? process.cwd()] : []
-  const child = spawn(process.execPath, [...profiling, ...execArgv, file, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  children.push(child)
-  return child
-}
-
-function startRole (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess {
-  return spawnTs('services/main', [role, '--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args], PROFILED.has(role))
-}
+const processes = new BenchProcesses('bench', NETWORK)
+const home = processes.home
+const spawnTs = (script: string, args: string[]): ChildProcess => processes.spawn(script, args)
+const startRole = (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess => processes.startRole(role, bootstrap, args)
 
 function rssMb (pid: number): number {
   try {
@@ -174,21 +145,12 @@ async function finish (goals: string[], client: HyperinferClient, mesh: MeshClie
   for (const line of goals) console.log(line)
   await client.close()
   await mesh.close()
-  await stopChildren()
+  await processes.stop()
   await local.close()
-}
-
-async function stopChildren (): Promise<void> {
-  await Promise.all(children.map(child => new Promise<void>(resolve => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })))
-  rmSync(home, { recursive: true, force: true })
 }
 
 main().catch(async err => {
   console.error(err)
-  await stopChildren()
+  await processes.stop()
   process.exit(1)
 })

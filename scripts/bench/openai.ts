@@ -1,10 +1,7 @@
 // npm run bench:openai — the official openai SDK three ways in one run, on the same fake upstream:
 // straight to the fake, through the web node's /v1, and through `hyperinfer proxy` (over P2P).
 // Every process on 127.0.0.1; loops bounded by time. Goal: added p50 at most 1 ms at 1 in flight.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { HyperinferClient } from '../../client-cli/client.js'
@@ -12,8 +9,8 @@ import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { formatBootstrap } from '../../shared/mesh/dht.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import type { NodeRole } from '../../shared/mesh/topic.js'
-import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 import { adminApproveNode, createKey, login, register } from '../../shared/schemas/auth.js'
+import { BenchProcesses, freePort } from './bench-processes.js'
 import { formatRow, runEach, runLoad, runPaired } from './measure.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
@@ -22,32 +19,10 @@ const NETWORK = 'bench-openai'
 const USER = 'bench'
 const PASSWORD = 'correct horse battery'
 
-const children: ChildProcess[] = []
-const home = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-openai-'))
-
-function freePort (): Promise<number> {
-  return new Promise(resolve => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-function spawnProgram (script: string, args: string[]): ChildProcess {
-  const { file, execArgv } = programEntry(script)
-  const child = spawn(process.execPath, [...execArgv, file, ...args], {
-    cwd: PACKAGE_ROOT,
-    env: { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', HYPERINFER_CONFIG_DIR: home },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  children.push(child)
-  return child
-}
-
-function startRole (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess {
-  return spawnProgram('services/main', [role, '--data-dir', join(home, role), '--home', home, '--network', NETWORK, '--bootstrap', bootstrap, ...args])
-}
+const processes = new BenchProcesses('bench-openai', NETWORK)
+const home = processes.home
+const spawnProgram = (script: string, args: string[]): ChildProcess => processes.spawn(script, args)
+const startRole = (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess => processes.startRole(role, bootstrap, args)
 
 async function until (what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -115,21 +90,12 @@ async function main (): Promise<void> {
   for (const line of goals) console.log(line)
   await library.close()
   await mesh.close()
-  await stopChildren()
+  await processes.stop()
   await local.close()
-}
-
-async function stopChildren (): Promise<void> {
-  await Promise.all(children.map(child => new Promise<void>(resolve => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })))
-  rmSync(home, { recursive: true, force: true })
 }
 
 main().catch(async err => {
   console.error(err)
-  await stopChildren()
+  await processes.stop()
   process.exit(1)
 })
