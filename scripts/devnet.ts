@@ -38,7 +38,9 @@ function startRole (role: NodeRole, args: string[]): void {
     command: process.execPath,
     args: [...execArgv, ...nodeArgs, file, role, '--home', home, ...args],
     cwd: root,
-    env: { ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }
+    // glibc gives each thread that allocates (llama.cpp, libuv's pool, RocksDB) an arena of its own; two
+    // are enough here: at 1 request a second the worker's RSS was 122 MB with 2, 132 MB without (8-min soaks).
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }
   })
 }
 
