@@ -6,7 +6,6 @@ import { ROLES } from '../../shared/mesh/topic.js'
 import type { MeshNodeHealth, SystemHealthResponse } from '../../shared/schemas/metrics.js'
 import { withMesh, wantsJson } from '../command-context.js'
 import { printJson } from '../output.js'
-import { servedModels } from '../../shared/schemas/health-details.js'
 
 export interface StatusReport extends SystemHealthResponse {
   /** Where the report came from: the metrics node, or the CLI's own DHT lookups when none runs. */
@@ -79,6 +78,8 @@ async function probeDirectly (mesh: MeshClient): Promise<StatusReport> {
     if (unreached.length === 0 || Date.now() >= deadline) break
     await Promise.all(unreached.map(role => mesh.discovery.refresh(role)))
   }
+  // Loaded here: its zod schemas would otherwise load with every command, --help included.
+  const { servedModels } = await import('../../shared/schemas/health-details.js')
   const now = Date.now()
   const nodes: MeshNodeHealth[] = ROLES.flatMap(role => mesh.discovery.known(role)).map(peer => ({
     publicKey: peer.id,
