@@ -19,9 +19,9 @@
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import RPC from '@hyperswarm/rpc'
 import { startTestnet } from '../../shared/mesh/bootstrap.js'
-import { createDht, formatBootstrap, parseBootstrapNode } from '../../shared/mesh/dht.js'
+import type RPC from '@hyperswarm/rpc'
+import { createDht, createRpc, formatBootstrap, parseBootstrapNode } from '../../shared/mesh/dht.js'
 
 const REQUEST_TIMEOUT_MS = 20_000
 const CHILD_TIMEOUT_MS = 60_000
@@ -36,7 +36,7 @@ function arg (name: string, fallback: string): string {
 /** One fresh DHT: time to 'open', to the first answer, then a second connection's answer. */
 async function dialOnce (bootstrap: string[], serverKey: Buffer): Promise<Dial> {
   const dht = createDht({ bootstrap: bootstrap.map(parseBootstrapNode) })
-  const rpc = new RPC({ dht })
+  const rpc = createRpc(dht)
   const started = Date.now()
   let openMs: number | null = null
   let firstMs: number | null = null
@@ -108,7 +108,7 @@ async function main (): Promise<void> {
   const testnet = await startTestnet(3)
   const bootstrap = formatBootstrap(testnet.bootstrap)
   const dht = createDht({ bootstrap: testnet.bootstrap })
-  const rpc = new RPC({ dht })
+  const rpc = createRpc(dht)
   const server = rpc.createServer()
   server.respond('ping', (value: Buffer) => value)
   await server.listen()

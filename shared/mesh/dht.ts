@@ -1,3 +1,4 @@
+import RPC from '@hyperswarm/rpc'
 import HyperDHT from 'hyperdht'
 import { HyperinferError } from '../errors.js'
 
@@ -68,4 +69,9 @@ export function formatBootstrap (nodes: BootstrapNode[]): string[] {
 /** A mesh whose bootstrap is on loopback lives on loopback: bind there too. */
 function isLoopback (node: BootstrapNode): boolean {
   return node.host === 'localhost' || node.host.startsWith('127.') || node.host === '::1'
+}
+
+/** An RPC instance always on a DHT from createDht: `new RPC()` without one would build a public DHT. */
+export function createRpc (dht: HyperDHT, keyPair?: HyperDHT.KeyPair): RPC {
+  return new RPC({ dht, keyPair })
 }

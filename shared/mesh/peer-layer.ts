@@ -1,9 +1,9 @@
 import type HyperDHT from 'hyperdht'
-import RPC from '@hyperswarm/rpc'
+import type RPC from '@hyperswarm/rpc'
 import type { Logger } from '../log.js'
 import type { NodeRegistryView } from './access.js'
 import { CalleeCheck } from './access-peers.js'
-import { createDht, type BootstrapNode } from './dht.js'
+import { createDht, createRpc, type BootstrapNode } from './dht.js'
 import { Discovery } from './discovery.js'
 import { PeerClient, probeHealth } from './peer-client.js'
 import type { NetworkId } from './topic.js'
@@ -39,7 +39,7 @@ export class PeerLayer {
 
   constructor (opts: PeerLayerOptions) {
     this.dht = opts.publicNetwork ? createDht({ network: 'public' }) : createDht({ bootstrap: opts.bootstrap as BootstrapNode[] })
-    this.rpc = new RPC({ dht: this.dht, keyPair: opts.keyPair })
+    this.rpc = createRpc(this.dht, opts.keyPair)
     this.discovery = new Discovery({
       dht: this.dht,
       network: opts.network,
