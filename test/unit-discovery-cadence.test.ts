@@ -26,7 +26,7 @@ function fakeDht (peers: Peer[]): { dht: HyperDHT, lookups: number[] } {
   return { dht: dht as unknown as HyperDHT, lookups }
 }
 
-interface Peer { key: Buffer, role: NodeRole, alive: boolean, probes: number[] }
+interface Peer { key: Buffer, role: NodeRole, alive: boolean, probes: number[], hangs?: boolean }
 
 function discoveryOf (t: Test, peers: Peer[], opts: Partial<DiscoveryOptions>): { discovery: Discovery, lookups: number[] } {
   const { dht, lookups } = fakeDht(peers)
@@ -35,11 +35,12 @@ function discoveryOf (t: Test, peers: Peer[], opts: Partial<DiscoveryOptions>): 
     network: NETWORK,
     keyPair: { publicKey: randomBytes(32), secretKey: randomBytes(64) },
     log: silent,
-    async probe (publicKey) {
+    async probe (publicKey, { timeoutMs }) {
       const peer = peers.find(p => p.key.equals(publicKey))
       if (!peer) throw new Error('unknown peer')
       peer.probes.push(Date.now())
-      if (!peer.alive) throw new Error('no answer')
+      if (peer.hangs) await new Promise(resolve => setTimeout(resolve, timeoutMs))
+      if (!peer.alive || peer.hangs) throw new Error('no answer')
       return { role: peer.role, version: 'test', publicKey: publicKey.toString('hex'), status: 'up', uptimeSeconds: 1, startedAt: '' } satisfies HealthResponse
     },
     ...opts
@@ -91,4 +92,26 @@ t.test('live workers are probed every interval; live peers of other roles about 
   worker.alive = false
   await until('the killed worker is down', () => discovery.peers('inference').length === 0, { timeoutMs: 10_000, on: [[discovery, 'down']] })
   t.pass('a worker that stops answering is down at the next probe')
+})
+
+t.test('a worker is probed every tick even while it answers calls, and a peer whose probes hang delays no one', async t => {
+  const worker: Peer = { key: randomBytes(32), role: 'inference', alive: true, probes: [] }
+  const stuck: Peer = { key: randomBytes(32), role: 'inference', alive: true, probes: [] }
+  const probeIntervalMs = 100
+  const { discovery } = discoveryOf(t, [worker, stuck], {
+    refreshIntervalMs: 60_000,
+    probeIntervalMs,
+    probeTimeoutMs: 10 * probeIntervalMs,
+    heardFrom: () => Date.now()
+  })
+  discovery.watch('inference')
+  await until('both live', () => discovery.peers('inference').length === 2, { on: [[discovery, 'up']] })
+  stuck.hangs = true
+  const from = worker.probes.length
+  const startedAt = Date.now()
+  await until('the stuck peer is down', () => discovery.peers('inference').length === 1, { timeoutMs: 20_000, on: [[discovery, 'down']] })
+  const ticks = Math.floor((Date.now() - startedAt) / probeIntervalMs)
+  const probed = worker.probes.length - from
+  // Timers never fire early, so no more than one probe a tick; a tick waiting on the stuck probe would allow about one in ten.
+  t.ok(probed >= ticks / 2, `the live worker was probed ${probed} times in ${ticks} ticks while the other one's probe hung`)
 })

@@ -257,7 +257,7 @@ export class Discovery extends EventEmitter {
     this.closed = true
     for (const role of [...this.watches.keys()]) this.unwatch(role)
     for (const timer of this.announcing.values()) if (timer) clearTimeout(timer)
-    if (this.probeTimer) clearTimeout(this.probeTimer)
+    if (this.probeTimer) clearInterval(this.probeTimer)
     // Best effort: when the whole mesh shuts down at once, DHT queries only end by timing out.
     const unannounce = Promise.allSettled([...this.announcing.keys()].map(role =>
       this.opts.dht.unannounce(this.topic(role), this.opts.keyPair)))
@@ -364,31 +364,37 @@ export class Discovery extends EventEmitter {
     return [...keys.values()]
   }
 
+  /**
+   * Probes on a fixed cadence: a tick never waits for the probes of the one before (one slow or
+   * unreachable peer must not stretch the time it takes to notice that another one died); probe()
+   * keeps to one probe per peer at a time.
+   */
   private startProbing (): void {
     if (this.probeTimer || this.closed) return
-    const tick = async (): Promise<void> => {
-      const now = Date.now()
-      const work: Promise<void>[] = []
-      for (const role of this.watches.keys()) {
-        for (const entry of this.cache.get(role)?.values() ?? []) {
-          if (entry.status === 'up' && !this.liveProbeDue(entry, now)) continue
-          if (entry.status === 'up' || (entry.listed && entry.nextProbeAt <= now)) work.push(this.probe(entry))
-        }
-      }
-      await Promise.all(work)
-      if (this.closed) return
-      this.probeTimer = setTimeout(() => { void tick() }, this.opts.probeIntervalMs)
-      this.probeTimer.unref()
-    }
-    this.probeTimer = setTimeout(() => { void tick() }, this.opts.probeIntervalMs)
+    this.probeTimer = setInterval(() => { this.probeDuePeers() }, this.opts.probeIntervalMs)
     this.probeTimer.unref()
   }
 
-  /** A live peer that answered a call just now needs no probe; one not serving inference, less often. */
+  private probeDuePeers (): void {
+    if (this.closed) return
+    const now = Date.now()
+    for (const role of this.watches.keys()) {
+      for (const entry of this.cache.get(role)?.values() ?? []) {
+        if (entry.status === 'up' && !this.liveProbeDue(entry, now)) continue
+        if (entry.status === 'up' || (entry.listed && entry.nextProbeAt <= now)) void this.probe(entry)
+      }
+    }
+  }
+
+  /**
+   * A worker watched for routing is probed every tick: skipping one because it answered a call
+   * lately would add a whole interval to the time a killed worker stays in the pool. Peers of other
+   * roles are probed SLOW_PROBE_FACTOR times less often, and not at all while they keep answering.
+   */
   private liveProbeDue (entry: Entry, now: number): boolean {
+    if (entry.role === 'inference' && this.watches.get(entry.role)?.slowProbes === false) return true
     const heard = this.opts.heardFrom?.(entry.publicKey) ?? 0
     if (now - heard < this.opts.probeIntervalMs) return false
-    if (entry.role === 'inference' && this.watches.get(entry.role)?.slowProbes === false) return true
     // Half a tick early, so the probe falls on the tick nearest SLOW_PROBE_FACTOR intervals.
     return now - Math.max(heard, entry.lastSeen) >= (SLOW_PROBE_FACTOR - 0.5) * this.opts.probeIntervalMs
   }
