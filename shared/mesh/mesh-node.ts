@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import Corestore from 'corestore'
+import type Corestore from 'corestore'
 import type HyperDHT from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
 import type RPC from '@hyperswarm/rpc'
@@ -9,6 +9,7 @@ import { createRegistry, platformMetrics, type PlatformMetrics } from '../metric
 import { health, metrics, type HealthResponse } from '../schemas/mesh.js'
 import { openFollowerBee, openOwnBee, type Bee } from '../store/bees.js'
 import { preparePrivateDir } from '../store/private-files.js'
+import { openCorestore } from '../store/open-corestore.js'
 import type { AccessControl } from './access.js'
 import type { CalleeCheck } from './access-peers.js'
 import type { BootstrapNode } from './dht.js'
@@ -87,7 +88,7 @@ export class MeshNode {
     this.metrics = platformMetrics(this.registry)
     registerMeshMetrics(this.registry, { dht: () => this.peers?.dht, discovery: () => this.peers?.discovery })
     preparePrivateDir(opts.dataDir, this.log)
-    this.store = new Corestore(join(opts.dataDir, 'corestore'))
+    this.store = openCorestore(join(opts.dataDir, 'corestore'))
   }
 
   get publicKey (): Buffer { return this.identity.publicKey }

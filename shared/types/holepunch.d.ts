@@ -113,11 +113,26 @@ declare module 'hyperswarm' {
   export default Hyperswarm
 }
 
+declare module 'rache' {
+  class Rache {
+    constructor(opts?: { maxSize?: number })
+  }
+  export default Rache
+}
+
+declare module 'hypercore-storage' {
+  class CoreStorage {
+    constructor(dir: string, opts?: { writeBufferSize?: number })
+  }
+  export default CoreStorage
+}
+
 declare module 'corestore' {
   import type HyperDHT from 'hyperdht'
   import type Hypercore from 'hypercore'
   class Corestore {
-    constructor(storage: string, opts?: object)
+    constructor(storage: string | import('hypercore-storage').default, opts?: object)
+    readonly globalCache: { readonly globalSize: number } | null
     ready(): Promise<void>
     get(opts: { name: string } | { key: Buffer }): Hypercore
     createKeyPair(name: string): Promise<HyperDHT.KeyPair>
