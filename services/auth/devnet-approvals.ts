@@ -45,5 +45,5 @@ export function autoApproveWorkers (node: MeshNode, store: AccountStore): void {
     })
   }
   node.discovery.on('up', (peer: PeerInfo) => { if (peer.role === 'inference') approve(peer) })
-  node.discovery.watch('inference')
+  node.discovery.watch('inference', { slowProbes: true })
 }

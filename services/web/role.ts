@@ -37,7 +37,8 @@ export const webRole = defineRole<'web', WebHandles>({
     started (web) { process.stdout.write(`hyperinfer dashboard: ${web.url}\n`) }
   },
   async build (node, config, options) {
-    for (const role of ['auth', 'gateway', 'inference', 'metrics'] as const) node.discovery.watch(role)
+    // Only the gateway routes to workers: the dashboard's view of them needs no kill -9 cadence.
+    for (const role of ['auth', 'gateway', 'inference', 'metrics'] as const) node.discovery.watch(role, { slowProbes: true })
     // The auth node may come up after us: the replica keeps trying in the background.
     const registry = followRegistry(node, options.authKey, config.discoveryTimeoutMs)
     const ctx: WebContext = {
