@@ -16,8 +16,8 @@ function findPackageRoot (from: string): string {
 
 export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)))
 
-/** True when this code runs compiled (from dist/): spawn siblings as .js, without tsx. */
-export const COMPILED = import.meta.url.endsWith('.js')
+/** True when this code runs compiled (from dist/, or bundled as the CLI's .mjs): spawn siblings as .js, without tsx. */
+export const COMPILED = !import.meta.url.endsWith('.ts')
 
 /** A program of this package, e.g. `services/gateway/main`, as the file and node flags to run it with. */
 export function programEntry (path: string): { file: string, execArgv: string[] } {

@@ -17,13 +17,23 @@ function * typescriptSources (dir: string): Generator<string> {
   }
 }
 
-/** Every source has its compiled file, written after the source's last change (tsc's incremental build re-emits only what changed). */
+/** The `hyperinfer` command as installed (package.json's bin): the bundle npm run build writes after tsc. */
+const CLI_BUNDLE = join(ROOT, 'dist', 'cli', 'main.mjs')
+
+/** Every source has its compiled file, written after the source's last change (tsc's incremental build re-emits only what changed), and the CLI bundle is newer than every source. */
 function everySourceBuilt (): boolean {
+  let bundledAt: number
+  try {
+    bundledAt = statSync(CLI_BUNDLE).mtimeMs
+  } catch {
+    return false
+  }
   for (const dir of SOURCE_DIRS) {
     for (const source of typescriptSources(join(ROOT, dir))) {
       const compiled = join(ROOT, 'dist', relative(ROOT, source).replace(/\.ts$/, '.js'))
       try {
-        if (statSync(compiled).mtimeMs < statSync(source).mtimeMs) return false
+        const changedAt = statSync(source).mtimeMs
+        if (statSync(compiled).mtimeMs < changedAt || bundledAt < changedAt) return false
       } catch {
         return false
       }
@@ -42,9 +52,10 @@ export function distIsFresh (): boolean {
 
 /**
  * The node arguments that run a program of this package (e.g. `client-cli/main`): the compiled
- * file when dist/ is fresh (as the installed package runs; a process starts ~0.4 s sooner without
+ * file (for the CLI, the bundle users run) when dist/ is fresh (as the installed package runs; a process starts ~0.4 s sooner without
  * the TypeScript loader), else the source through tsx, so a test never runs a stale build.
  */
 export function programArgs (path: string): string[] {
-  return distIsFresh() ? [join(ROOT, 'dist', `${path}.js`)] : ['--import=tsx', join(ROOT, `${path}.ts`)]
+  if (!distIsFresh()) return ['--import=tsx', join(ROOT, `${path}.ts`)]
+  return [path === 'client-cli/main' ? CLI_BUNDLE : join(ROOT, 'dist', `${path}.js`)]
 }
