@@ -35,6 +35,8 @@ await build({
   external: [...RUNTIME_LOADED, ...nativePackages()],
   // The CommonJS packages inside an ES module bundle still call require() for node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // Coverage (tests run the bundle) and stack traces under --enable-source-maps lead back to the TypeScript.
+  sourcemap: true,
   logLevel: 'warning'
 })
 console.log(`bundle-cli: hyperinfer ${version} bundled to dist/cli/main.mjs`)
