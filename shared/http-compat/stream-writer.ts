@@ -15,9 +15,20 @@ export function openStream (reply: FastifyReply, contentType: string): { write (
   })
   out.flushHeaders()
   const gone = (): boolean => out.destroyed || out.writableEnded
+  // Tokens that arrive together (one mesh frame) leave in one TCP write instead of one each.
+  let corked = false
+  const uncork = (): void => {
+    corked = false
+    out.uncork()
+  }
   return {
     async write (text) {
       if (gone()) return
+      if (!corked) {
+        corked = true
+        out.cork()
+        process.nextTick(uncork)
+      }
       if (!out.write(text)) await new Promise<void>(resolve => { out.once('drain', resolve); out.once('close', resolve) })
     },
     end (text) {
