@@ -139,3 +139,18 @@ t.test('a group-commit timer that fires after a flush already took its records l
   t.ok(drained, 'drain returns (a flush that found nothing to write once left the log stuck for good)')
   t.same((await collect(log.requestsSince('2000-01-01'))).map(r => r.id).sort(), ['first', 'second', 'third'], 'every record written')
 })
+
+t.test('written(): a record settled before the call is readable when it resolves, however busy the log stays after', async t => {
+  // A long group-commit delay: without written() the record would still be waiting for its batch.
+  const { log } = await openLog(t, { flushDelayMs: 60_000 })
+  const mine = record({ at: '2026-03-01T10:00:00.000Z', userId: 'reader' })
+  log.settle(mine)
+  let others = 0
+  const busy = setInterval(() => { log.settle(record({ at: '2026-03-01T10:00:01.000Z', userId: `other${++others}` })) }, 1)
+  t.teardown(() => { clearInterval(busy) })
+  await log.written()
+  t.same((await collect(log.recentRequests('reader', 5))).map(r => r.id), [mine.id], 'the caller reads the request it was answered for')
+  clearInterval(busy)
+  await log.drain()
+  t.ok(others > 0, `${others} records settled by others meanwhile`)
+})

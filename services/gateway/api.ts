@@ -90,6 +90,8 @@ async function usageOf (deps: InferDeps, req: z.output<typeof usage.request>): P
   if (userId !== caller.userId && caller.role !== 'admin') {
     throw new HyperinferError('FORBIDDEN', 'only admins can read another user\'s usage')
   }
+  // Read your writes: the caller's answered requests reach the log a group commit after their answer.
+  await usageLog.written()
   const days = []
   const from = utcDay(Date.now() - (req.days - 1) * DAY_MS)
   for await (const day of usageLog.dailyCounters(userId, from)) days.push(day)

@@ -57,6 +57,10 @@ export class UsageLog {
   readonly bee: Bee<UsageValue>
   private readonly journal: IntentJournal | null
   private settlements: RequestRecord[] = []
+  /** Records settled so far, and how many of them the log has written (or failed to): they go in order. */
+  private queuedCount = 0
+  private writtenCount = 0
+  private readonly waiters: { upTo: number, resolve: () => void }[] = []
   private flushing: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
   private readonly counters = new Map<string, DailyCounter>()
@@ -80,8 +84,21 @@ export class UsageLog {
   /** Queues the final record for the next group commit; failures go to `onError` (a restart bills the intent). */
   settle (record: RequestRecord): void {
     this.settlements.push(record)
+    this.queuedCount++
     if (this.settlements.length >= this.maxBatch) this.kick()
     else this.timer ??= setTimeout(() => { this.kick() }, this.flushDelayMs)
+  }
+
+  /**
+   * Resolves once every record settled before this call is written: a usage query sees the requests
+   * its caller was already answered for. Unlike drain(), records settled later do not hold it up.
+   */
+  async written (): Promise<void> {
+    const upTo = this.queuedCount
+    if (this.writtenCount >= upTo) return
+    const done = new Promise<void>(resolve => { this.waiters.push({ upTo, resolve }) })
+    this.kick()
+    await done
   }
 
   /** Resolves when everything queued so far is written. */
@@ -164,8 +181,14 @@ export class UsageLog {
     if (this.flushing || this.settlements.length === 0) return
     this.flushing = this.flushLoop().finally(() => {
       this.flushing = null
-      // Queued after the loop's last look: the next group commit takes them.
-      if (this.settlements.length > 0) this.timer ??= setTimeout(() => { this.kick() }, this.flushDelayMs)
+      // Queued after the loop's last look: the next group commit takes them. Nothing queued: a timer
+      // set while the loop ran has nothing left to do.
+      if (this.settlements.length > 0) {
+        this.timer ??= setTimeout(() => { this.kick() }, this.flushDelayMs)
+      } else if (this.timer) {
+        clearTimeout(this.timer)
+        this.timer = null
+      }
     })
   }
 
@@ -178,6 +201,16 @@ export class UsageLog {
       } catch (err) {
         this.onError(err as Error)
       }
+      this.writtenCount += settlements.length
+      this.wakeWaiters()
+    }
+  }
+
+  private wakeWaiters (): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].upTo > this.writtenCount) continue
+      this.waiters[i].resolve()
+      this.waiters.splice(i, 1)
     }
   }
 
