@@ -38,16 +38,6 @@ declare module 'hyperdht' {
   export default HyperDHT
 }
 
-declare module 'hyperdht/testnet.js' {
-  import type HyperDHT from 'hyperdht'
-  interface Testnet {
-    nodes: HyperDHT[]
-    bootstrap: { host: string; port: number }[]
-    destroy(): Promise<void>
-  }
-  export default function createTestnet(size?: number, opts?: { host?: string; port?: number }): Promise<Testnet>
-}
-
 declare module '@hyperswarm/rpc' {
   import { EventEmitter } from 'node:events'
   import type HyperDHT from 'hyperdht'
