@@ -4,9 +4,9 @@
 // keeps each dynamic import a chunk of its own), and packages that load native addons or files at
 // run time stay outside the bundle, resolved from node_modules as before.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { build } from 'esbuild'
-import { PACKAGE_ROOT } from '../shared/paths.js'
+import { CLI_BUNDLE, PACKAGE_ROOT } from '../shared/paths.js'
 
 /** Loaded at run time by path, not by import: bundling them would break them. */
 const RUNTIME_LOADED = ['node-llama-cpp', 'fastify', '@fastify/*', 'pino', 'thread-stream', 'openai', 'ollama', 'require-addon']
@@ -22,10 +22,10 @@ function nativePackages (): string[] {
 
 const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 // Chunk names carry content hashes: without this, every build would leave the last one's behind.
-rmSync(join(PACKAGE_ROOT, 'dist', 'cli'), { recursive: true, force: true })
+rmSync(dirname(CLI_BUNDLE), { recursive: true, force: true })
 await build({
   entryPoints: [join(PACKAGE_ROOT, 'dist', 'client-cli', 'main.js')],
-  outdir: join(PACKAGE_ROOT, 'dist', 'cli'),
+  outdir: dirname(CLI_BUNDLE),
   outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: true,

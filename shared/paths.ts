@@ -16,6 +16,9 @@ function findPackageRoot (from: string): string {
 
 export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)))
 
+/** The `hyperinfer` command as installed (package.json's bin): the bundle `npm run build` writes after tsc. */
+export const CLI_BUNDLE = join(PACKAGE_ROOT, 'dist', 'cli', 'main.mjs')
+
 /** True when this code runs compiled (from dist/, or bundled as the CLI's .mjs): spawn siblings as .js, without tsx. */
 export const COMPILED = !import.meta.url.endsWith('.ts')
 

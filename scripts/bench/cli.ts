@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
+import { CLI_BUNDLE, PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 
 const RUNS = 5
 // What `npm install` puts on the PATH (package.json's bin): the bundled CLI.
-const cli = { file: join(PACKAGE_ROOT, 'dist', 'cli', 'main.mjs'), execArgv: [] as string[] }
+const cli = { file: CLI_BUNDLE, execArgv: [] as string[] }
 const home = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-cli-'))
 const env = { ...process.env, HYPERINFER_HOME: home, HYPERINFER_CONFIG_DIR: join(home, 'config'), HYPERINFER_NETWORK: `bench-cli-${process.pid}`, LOG_LEVEL: 'warn' }
 

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CLI_BUNDLE } from '../../shared/paths.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** What tsconfig.build.json compiles to dist/. */
@@ -16,9 +17,6 @@ function * typescriptSources (dir: string): Generator<string> {
     }
   }
 }
-
-/** The `hyperinfer` command as installed (package.json's bin): the bundle npm run build writes after tsc. */
-const CLI_BUNDLE = join(ROOT, 'dist', 'cli', 'main.mjs')
 
 /** Every source has its compiled file, written after the source's last change (tsc's incremental build re-emits only what changed), and the CLI bundle is newer than every source. */
 function everySourceBuilt (): boolean {
