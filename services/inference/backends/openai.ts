@@ -7,6 +7,7 @@ import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatComp
 import type { GenerationChunk, ResponseFormat, ToolCallDelta } from '../../../shared/schemas/generation.js'
 import { ToolCallAssembler } from '../../../shared/tool-calls.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
+import { OpenAIChatStream, UpstreamStatusError } from './openai-chat-stream.js'
 import { estimateTokens, httpError, listUpstreamModels, logReachable, readUpstream, streamCut, unreachable, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
 
 export interface OpenAIBackendOptions {
@@ -26,6 +27,7 @@ export class OpenAIBackend implements Backend {
   readonly name: string
   private readonly opts: OpenAIBackendOptions
   private readonly client: OpenAI
+  private readonly chat: OpenAIChatStream
 
   constructor (opts: OpenAIBackendOptions) {
     this.opts = opts
@@ -38,6 +40,7 @@ export class OpenAIBackend implements Backend {
       maxRetries: 0,
       timeout: opts.timeouts.firstByteMs
     })
+    this.chat = new OpenAIChatStream(opts.config.baseURL, apiKey ?? 'none')
   }
 
   async start (): Promise<void> {
@@ -57,7 +60,7 @@ export class OpenAIBackend implements Backend {
     let pieces = 0
     let finish: string | null = null
     let usage: { prompt_tokens: number, completion_tokens: number } | null = null
-    const open = (abort: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> => this.client.chat.completions.create({
+    const open = (abort: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> => this.chat.open({
       model: request.model,
       messages,
       stream: true,
@@ -71,7 +74,7 @@ export class OpenAIBackend implements Backend {
       tools: request.tools,
       tool_choice: request.toolChoice,
       response_format: toOpenAIResponseFormat(request.responseFormat)
-    }, { signal: abort })
+    }, abort)
     for await (const chunk of readUpstream(open, signal, this.opts.timeouts, target, (err, received) => this.mapError(err, target, received))) {
       if (chunk.usage) usage = chunk.usage
       const choice = chunk.choices?.[0]
@@ -105,7 +108,9 @@ export class OpenAIBackend implements Backend {
     }
   }
 
-  async close (): Promise<void> {}
+  async close (): Promise<void> {
+    await this.chat.close()
+  }
 
   private async upstreamModels (): Promise<string[]> {
     const target: UpstreamTarget = { backend: this.name, type: this.type }
@@ -120,6 +125,7 @@ export class OpenAIBackend implements Backend {
 
   private mapError (err: unknown, target: UpstreamTarget, received: boolean): HyperinferError {
     if ((err as { name?: string })?.name === 'HyperinferError') return err as HyperinferError
+    if (err instanceof UpstreamStatusError) return httpError(err.status, err.message, target, err.retryAfter)
     if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
       const body = err.error as { message?: unknown } | undefined
       const message = typeof body?.message === 'string' ? body.message : err.message
