@@ -71,9 +71,11 @@ t.test('after kill -9 of the gateway under load, every acknowledged request is i
   t.same(records.filter(r => r.status === 'PENDING').map(r => r.id), [], 'no intent is left unsettled after the restart')
   const abandoned = records.filter(r => r.status === 'UNSETTLED')
   t.same(abandoned.filter(r => r.completionTokens !== r.reservedTokens || !(r.reservedTokens! > 0)).map(r => r.id), [],
-    `intents the killed gateway never settled (${abandoned.length}, ${abandoned.filter(r => acknowledged.has(r.id)).length} of them acknowledged) are billed at their reservation`)
+    `intents the killed gateway never settled (${abandoned.length}) are billed at their reservation`)
+  // A final record is journaled before its answer goes out, so the group commit the kill cut short loses none.
+  t.same(abandoned.filter(r => acknowledged.has(r.id)).map(r => r.id), [], 'no acknowledged request is billed at its reservation')
   const settledAcks = records.filter(r => r.status === 'OK' && acknowledged.has(r.id))
-  t.ok(settledAcks.length > 0, `${settledAcks.length} acknowledged requests were settled before the kill`)
+  t.equal(settledAcks.length, acknowledged.size, `all ${acknowledged.size} acknowledged requests are settled`)
   t.same(settledAcks.filter(r => r.promptTokens !== acknowledged.get(r.id)!.promptTokens || r.completionTokens !== acknowledged.get(r.id)!.completionTokens).map(r => r.id), [],
     'settled records carry the usage the caller was told')
 

@@ -28,6 +28,23 @@ t.test('what a process journaled and never released is read back by the next one
   next.journal.close()
 })
 
+t.test('a request whose final record was journaled is read back as settled, even across a rotation', async t => {
+  const dir = tempDir(t)
+  const { journal } = IntentJournal.open(dir)
+  journal.append(intent('answered', 30))
+  journal.append(intent('lost', 40))
+  for (let i = 0; i < 2000; i++) journal.append(intent(`filler-${i}`))
+  journal.release(Array.from({ length: 2000 }, (_, i) => `filler-${i}`))
+  journal.settle({ ...intent('answered', 30), promptTokens: 6, completionTokens: 9, status: 'OK' })
+  t.ok(readdirSync(dir).length > 1, 'the final record went to a later segment than its intent')
+  const next = IntentJournal.open(dir)
+  // released fillers that share a segment with open requests are read back too; recover finds them in the log
+  t.same(next.leftover.map(i => i.id).filter(id => !id.startsWith('filler-')), ['lost'], 'only the intent without a final record is left over')
+  t.same(next.settled.map(r => [r.id, r.completionTokens]), [['answered', 9]])
+  next.journal.close()
+  journal.close()
+})
+
 t.test('a line torn by a crash mid-write is skipped, the whole lines before it are kept', async t => {
   const dir = tempDir(t)
   const { journal } = IntentJournal.open(dir)

@@ -101,7 +101,7 @@ t.test('a settlement is written without drain, by the flush timer', async t => {
   t.same(found.map(r => r.id), ['timed'])
 })
 
-t.test('recover: journal intents never settled are billed at their reservation, settled ones are left alone, and the journal files go', async t => {
+t.test('recover: journaled final records are written as they were, intents without one are billed at their reservation, what is in the log is left alone, and the journal files go', async t => {
   const { log } = await openLog(t)
   const at = '2026-03-01T08:00:00.000Z'
   const intent = (id: string, reservedTokens: number) => ({ id, at, userId: 'u1', keyId: 'k1', model: 'm', promptSha256: '0'.repeat(64), reservedTokens })
@@ -109,14 +109,16 @@ t.test('recover: journal intents never settled are billed at their reservation, 
   await log.drain()
   const file = join(t.testdir(), 'intents-1.ndjson')
   writeFileSync(file, '')
-  const billed = await log.recover([intent('done', 50), intent('lost', 40)], [file])
-  t.same(billed.map(r => [r.id, r.status, r.promptTokens, r.completionTokens]), [['lost', 'UNSETTLED', 0, 40]])
+  const journaled = record({ ...intent('answered', 30), promptTokens: 6, completionTokens: 9 })
+  const billed = await log.recover([intent('done', 50), intent('lost', 40)], [journaled, record({ ...intent('done', 50), promptTokens: 3, completionTokens: 4 })], [file])
+  t.same(billed.map(r => [r.id, r.status, r.promptTokens, r.completionTokens]), [['answered', 'OK', 6, 9], ['lost', 'UNSETTLED', 0, 40]])
   const byId = Object.fromEntries((await collect(log.requestsSince(at))).map(r => [r.id, r]))
-  t.match(byId.done, { status: 'OK', completionTokens: 4 }, 'the settled record keeps what the worker reported')
+  t.match(byId.done, { status: 'OK', completionTokens: 4 }, 'the record already in the log keeps what the worker reported')
+  t.match(byId.answered, { status: 'OK', promptTokens: 6, completionTokens: 9 }, 'a journaled final record is billed what the worker reported')
   t.match(byId.lost, { status: 'UNSETTLED', completionTokens: 40, billed: true })
-  t.match(await log.dailyCounter('u1', '2026-03-01'), { requests: 2, promptTokens: 3, completionTokens: 44 })
+  t.match(await log.dailyCounter('u1', '2026-03-01'), { requests: 3, promptTokens: 9, completionTokens: 53 }, 'counted once each')
   t.notOk(existsSync(file), 'the journal segment was removed')
-  t.same(await log.recover([], []), [], 'nothing left over: nothing billed')
+  t.same(await log.recover([], [], []), [], 'nothing left over: nothing billed')
 })
 
 t.test('drain with nothing queued resolves at once', async t => {

@@ -12,23 +12,28 @@ export interface RequestIntent {
   reservedTokens: number
 }
 
+/** A request's final record, as the usage log will write it: journaled when the answer is settled. */
+export interface JournaledSettlement { id: string, at: string, [field: string]: unknown }
+
 interface Segment { readonly file: string, fd: number | null, bytes: number, readonly open: Set<string> }
 
 const SEGMENT_BYTES = 256 * 1024
 const SEGMENT_NAME = /^intents-(\d+)\.ndjson$/
 
 /**
- * The gateway's write-ahead record of admitted requests: one JSON line per intent, written with
- * one synchronous write() at admission (microseconds; in the kernel before the worker is called,
- * so a kill -9 cannot lose it). The usage Hyperbee gets only final records, by group commit after
- * the answer. A segment is deleted once every intent in it is settled in the Hyperbee; what a
- * crash leaves behind is read back at the next start and billed at its reservation.
+ * The gateway's write-ahead log of requests: one JSON line per intent, written with one
+ * synchronous write() at admission (microseconds; in the kernel before the worker is called, so
+ * a kill -9 cannot lose it), and one per final record when the answer is settled. The usage
+ * Hyperbee gets the final records by group commit, seconds later. A segment is deleted once every
+ * request in it is in the Hyperbee; what a crash leaves behind is read back at the next start:
+ * settled requests with what the worker reported, the others at their reservation.
  */
 export class IntentJournal {
   private readonly dir: string
   private current: Segment
   private readonly segments: Segment[] = []
-  private readonly segmentOf = new Map<string, Segment>()
+  /** The segments holding each unreleased request's lines (its intent and final record may straddle a rotation). */
+  private readonly segmentsOf = new Map<string, Segment[]>()
   private sequence: number
 
   private constructor (dir: string, sequence: number) {
@@ -38,39 +43,59 @@ export class IntentJournal {
   }
 
   /** Opens the journal in `dir`, returning the intents a previous process left unsettled. */
-  static open (dir: string): { journal: IntentJournal, leftover: RequestIntent[], leftoverFiles: string[] } {
+  static open (dir: string): { journal: IntentJournal, leftover: RequestIntent[], settled: JournaledSettlement[], leftoverFiles: string[] } {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const files = readdirSync(dir).filter(name => SEGMENT_NAME.test(name)).sort(bySequence)
-    const leftover = files.flatMap(name => readIntents(join(dir, name)))
+    const lines = files.flatMap(name => readLines(join(dir, name)))
+    const settled = new Map<string, JournaledSettlement>()
+    for (const line of lines) if ('settled' in line) settled.set(line.settled.id, line.settled)
+    const leftover = lines.filter((line): line is RequestIntent => !('settled' in line) && !settled.has(line.id))
     const last = files.length > 0 ? Number(SEGMENT_NAME.exec(files[files.length - 1])?.[1]) : 0
-    return { journal: new IntentJournal(dir, last + 1), leftover, leftoverFiles: files.map(name => join(dir, name)) }
+    return { journal: new IntentJournal(dir, last + 1), leftover, settled: [...settled.values()], leftoverFiles: files.map(name => join(dir, name)) }
   }
 
   /** Records an intent; returns once the kernel holds it. */
   append (intent: RequestIntent): void {
+    this.hold(intent.id, this.write(intent))
+  }
+
+  /** Records a request's final record; returns once the kernel holds it. */
+  settle (record: JournaledSettlement): void {
+    this.hold(record.id, this.write({ settled: record }))
+  }
+
+  private hold (id: string, segment: Segment): void {
+    segment.open.add(id)
+    const held = this.segmentsOf.get(id)
+    if (!held) this.segmentsOf.set(id, [segment])
+    else if (!held.includes(segment)) held.push(segment)
+  }
+
+  private write (entry: RequestIntent | { settled: JournaledSettlement }): Segment {
     if (this.current.bytes >= SEGMENT_BYTES) this.rotate()
     const segment = this.current
-    const line = Buffer.from(JSON.stringify(intent) + '\n')
+    const line = Buffer.from(JSON.stringify(entry) + '\n')
     writeSync(segment.fd as number, line)
     segment.bytes += line.byteLength
-    segment.open.add(intent.id)
-    this.segmentOf.set(intent.id, segment)
+    return segment
   }
 
   /** The intents' final records are in the Hyperbee: a segment none of whose intents is open goes. */
   release (ids: Iterable<string>): void {
     for (const id of ids) {
-      const segment = this.segmentOf.get(id)
-      if (!segment) continue
-      this.segmentOf.delete(id)
-      segment.open.delete(id)
-      if (segment.open.size === 0 && segment !== this.current) this.drop(segment)
+      const held = this.segmentsOf.get(id)
+      if (!held) continue
+      this.segmentsOf.delete(id)
+      for (const segment of held) {
+        segment.open.delete(id)
+        if (segment.open.size === 0 && segment !== this.current) this.drop(segment)
+      }
     }
   }
 
   /** Intents admitted and not released yet. */
   get pending (): number {
-    return this.segmentOf.size
+    return this.segmentsOf.size
   }
 
   /** Segments holding unsettled intents stay for the next start to bill. */
@@ -115,14 +140,15 @@ function bySequence (a: string, b: string): number {
 }
 
 /** Whole lines only: a line torn by a crash mid-write was never acknowledged. */
-function readIntents (file: string): RequestIntent[] {
-  const intents: RequestIntent[] = []
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.length === 0) continue
+function readLines (file: string): Array<RequestIntent | { settled: JournaledSettlement }> {
+  const lines: Array<RequestIntent | { settled: JournaledSettlement }> = []
+  for (const text of readFileSync(file, 'utf8').split('\n')) {
+    if (text.length === 0) continue
     try {
-      const intent = JSON.parse(line) as RequestIntent
-      if (typeof intent.id === 'string' && typeof intent.at === 'string') intents.push(intent)
+      const line = JSON.parse(text) as RequestIntent | { settled: JournaledSettlement }
+      const entry = 'settled' in line ? line.settled : line
+      if (typeof entry?.id === 'string' && typeof entry.at === 'string') lines.push(line)
     } catch {}
   }
-  return intents
+  return lines
 }

@@ -79,7 +79,7 @@ export const gatewayRole = defineRole<'gateway', GatewayHandles>({
 
 /** The usage log, and the limits and quotas it restores after a restart. */
 async function openUsage (node: MeshNode, config: GatewayConfig): Promise<{ usage: UsageLog, journal: IntentJournal, limiter: RequestRateLimiter, quota: TokenQuota }> {
-  const { journal, leftover, leftoverFiles } = IntentJournal.open(join(node.dataDir, 'intents'))
+  const { journal, leftover, settled, leftoverFiles } = IntentJournal.open(join(node.dataDir, 'intents'))
   const usage = new UsageLog(await node.ownBee('usage'), {
     journal,
     maxBatch: config.usageBatch,
@@ -87,7 +87,7 @@ async function openUsage (node: MeshNode, config: GatewayConfig): Promise<{ usag
   })
   const limiter = new RequestRateLimiter(HOUR_MS)
   const quota = new TokenQuota()
-  await usage.recover(leftover, leftoverFiles)
+  await usage.recover(leftover, settled, leftoverFiles)
   await restoreFromLog(usage, limiter, quota)
   return { usage, journal, limiter, quota }
 }

@@ -1,5 +1,5 @@
 import type { Bee } from '../../shared/store/bees.js'
-import { removeSegments, type IntentJournal, type RequestIntent } from './intent-journal.js'
+import { removeSegments, type IntentJournal, type JournaledSettlement, type RequestIntent } from './intent-journal.js'
 import { utcDay } from './token-quota.js'
 
 /** 'PENDING' is an intent not settled yet; 'UNSETTLED' one a restart billed at its reservation. */
@@ -38,6 +38,12 @@ type UsageValue = RequestRecord | DailyCounter | string
 
 export type { RequestIntent } from './intent-journal.js'
 
+/**
+ * Every commit is a signed append that each replica of the log fetches: at one request a second,
+ * committing each request on its own was most of an idle gateway's CPU.
+ */
+const DEFAULT_FLUSH_DELAY_MS = 2_000
+
 /** Where a log written before the intent journal has its oldest unsettled intent. */
 const PENDING_SINCE_KEY = 'meta/pending-since'
 
@@ -47,11 +53,12 @@ const dailyKey = (userId: string, day: string): string => `daily/${userId}/${day
 
 /**
  * The gateway's usage Hyperbee, written by group commit. A request's intent (who, which model,
- * the worst case reserved) goes to the intent journal at admission, off the Hyperbee; `settle()`
- * queues its final record, written with the daily counters in the next group commit (at most
- * `flushDelayMs` after the answer). A restart bills journal intents that never reached the
- * Hyperbee at their reservation (`recover`). Per request: the record and a one-word per-user
- * index entry; daily counters are written once per batch.
+ * the worst case reserved) goes to the journal at admission, off the Hyperbee; `settle()`
+ * journals its final record too and queues it for the next group commit (at most `flushDelayMs`
+ * after the answer, or at once when `maxBatch` are queued or a caller waits in `written()`).
+ * Since the journal holds both, the commit delay costs no durability: a restart writes journaled
+ * final records as they were and bills intents without one at their reservation (`recover`).
+ * Per request: the record and a one-word per-user index entry; daily counters once per batch.
  */
 export class UsageLog {
   readonly bee: Bee<UsageValue>
@@ -68,7 +75,7 @@ export class UsageLog {
   private readonly flushDelayMs: number
   private readonly onError: (err: Error) => void
 
-  constructor (bee: Bee<UsageValue>, { journal = null, maxBatch = 500, flushDelayMs = 20, onError = () => {} }: { journal?: IntentJournal | null, maxBatch?: number, flushDelayMs?: number, onError?: (err: Error) => void } = {}) {
+  constructor (bee: Bee<UsageValue>, { journal = null, maxBatch = 500, flushDelayMs = DEFAULT_FLUSH_DELAY_MS, onError = () => {} }: { journal?: IntentJournal | null, maxBatch?: number, flushDelayMs?: number, onError?: (err: Error) => void } = {}) {
     this.bee = bee
     this.journal = journal
     this.maxBatch = maxBatch
@@ -83,6 +90,7 @@ export class UsageLog {
 
   /** Queues the final record for the next group commit; failures go to `onError` (a restart bills the intent). */
   settle (record: RequestRecord): void {
+    this.journal?.settle(record)
     this.settlements.push(record)
     this.queuedCount++
     if (this.settlements.length >= this.maxBatch) this.kick()
@@ -111,21 +119,27 @@ export class UsageLog {
   }
 
   /**
-   * After a restart: intents a previous process journaled whose final record never reached the
-   * Hyperbee are billed at their reservation (the worker's report was lost with the process),
-   * so nothing acknowledged goes unbilled. Returns the records it settled.
+   * After a restart: what a previous process journaled and never got into the Hyperbee. Final
+   * records are written as they were; intents without one are billed at their reservation (the
+   * worker's report was lost with the process), so nothing acknowledged goes unbilled. Returns
+   * the records it wrote.
    */
-  async recover (leftover: readonly RequestIntent[], files: readonly string[]): Promise<RequestRecord[]> {
-    const abandoned: RequestRecord[] = []
-    for (const intent of leftover) {
-      const stored = (await this.bee.get(requestKey(intent)))?.value as RequestRecord | undefined
-      if (stored && stored.status !== 'PENDING') continue
-      abandoned.push(unsettled({ ...intent, worker: null, promptTokens: 0, completionTokens: 0, latencyMs: 0, ttftMs: null, status: 'PENDING' }))
+  async recover (leftover: readonly RequestIntent[], settled: readonly JournaledSettlement[], files: readonly string[]): Promise<RequestRecord[]> {
+    const missing: RequestRecord[] = []
+    const inLog = async (entry: { at: string, id: string }): Promise<boolean> => {
+      const stored = (await this.bee.get(requestKey(entry)))?.value as RequestRecord | undefined
+      return stored !== undefined && stored.status !== 'PENDING'
     }
-    for (const record of abandoned) this.settle(record)
+    for (const record of settled) {
+      if (!await inLog(record)) missing.push(record as RequestRecord)
+    }
+    for (const intent of leftover) {
+      if (!await inLog(intent)) missing.push(unsettled({ ...intent, worker: null, promptTokens: 0, completionTokens: 0, latencyMs: 0, ttftMs: null, status: 'PENDING' }))
+    }
+    for (const record of missing) this.settle(record)
     await this.drain()
     removeSegments(files)
-    return abandoned
+    return missing
   }
 
   async dailyCounter (userId: string, day: string): Promise<DailyCounter | null> {
