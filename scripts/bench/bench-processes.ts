@@ -6,8 +6,13 @@ import { join } from 'node:path'
 import type { NodeRole } from '../../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
 
-/** Roles to run under --cpu-prof (comma-separated); profiles go to BENCH_PROFILE_DIR or the cwd. */
+/** Roles (and other named children, e.g. proxy) to run under --cpu-prof (comma-separated); profiles go to BENCH_PROFILE_DIR or the cwd. */
 const PROFILED = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean))
+
+/** Whether BENCH_PROFILE names this child. */
+export function profiled (name: string): boolean {
+  return PROFILED.has(name)
+}
 
 /** The child processes of one benchmark (roles, fakes, the CLI), in one temp home, stopped together. */
 export class BenchProcesses {
@@ -33,7 +38,7 @@ export class BenchProcesses {
   }
 
   startRole (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess {
-    return this.spawn('services/main', [role, '--data-dir', join(this.home, role), '--home', this.home, '--network', this.network, '--bootstrap', bootstrap, ...args], PROFILED.has(role))
+    return this.spawn('services/main', [role, '--data-dir', join(this.home, role), '--home', this.home, '--network', this.network, '--bootstrap', bootstrap, ...args], profiled(role))
   }
 
   async stop (): Promise<void> {

@@ -10,7 +10,7 @@ import { formatBootstrap } from '../../shared/mesh/dht.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import type { NodeRole } from '../../shared/mesh/topic.js'
 import { adminApproveNode, createKey, login, register } from '../../shared/schemas/auth.js'
-import { BenchProcesses, freePort } from './bench-processes.js'
+import { BenchProcesses, freePort, profiled } from './bench-processes.js'
 import { formatRow, runEach, runLoad, runPaired } from './measure.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
@@ -21,7 +21,7 @@ const PASSWORD = 'correct horse battery'
 
 const processes = new BenchProcesses('bench-openai', NETWORK)
 const home = processes.home
-const spawnProgram = (script: string, args: string[]): ChildProcess => processes.spawn(script, args)
+const spawnProgram = (script: string, args: string[], profile = false): ChildProcess => processes.spawn(script, args, profile)
 const startRole = (role: NodeRole, bootstrap: string, args: string[] = []): ChildProcess => processes.startRole(role, bootstrap, args)
 
 async function until (what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
@@ -51,7 +51,7 @@ async function main (): Promise<void> {
   const [gateway] = await mesh.discovery.waitFor('gateway', { timeoutMs: 120_000 })
   // the web node sends keys only to gateways the auth node approved
   await authRpc.call(adminApproveNode, { token, role: 'gateway', publicKey: gateway.publicKey.toString('hex') }).catch(() => {})
-  spawnProgram('client-cli/main', ['--network', NETWORK, '--bootstrap', bootstrap, 'proxy', '--port', String(proxyPort), '--api-key', key])
+  spawnProgram('client-cli/main', ['--network', NETWORK, '--bootstrap', bootstrap, 'proxy', '--port', String(proxyPort), '--api-key', key], profiled('proxy'))
 
   const sdk = (baseURL: string): OpenAI => new OpenAI({ baseURL, apiKey: key, maxRetries: 0 })
   const ways = [
