@@ -42,8 +42,8 @@ export class CapacityBoard {
 
   /** The current capacity once its version differs from `since`, or after `waitMs` anyway. */
   wait (since: number, waitMs: number, signal: AbortSignal): Promise<WorkerCapacity> {
-    this.publish()
-    if (since !== this.version || waitMs === 0 || signal.aborted) return Promise.resolve(this.current())
+    const now = this.current()
+    if (since !== now.version || waitMs === 0 || signal.aborted) return Promise.resolve(now)
     return new Promise(resolve => {
       const poll: Poll = {
         since,

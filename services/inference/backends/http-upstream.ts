@@ -25,6 +25,13 @@ export function httpError (status: number, message: string, target: UpstreamTarg
   return new HyperinferError('UPSTREAM_ERROR', text, { details })
 }
 
+/** An upstream's rate-limit hint for parseRetryAfter: OpenAI's retry-after-ms (as seconds) wins over retry-after. */
+export function retryAfterHeader (header: (name: string) => string | null | undefined): string | null {
+  const ms = header('retry-after-ms')
+  if (ms != null && ms !== '' && Number.isFinite(Number(ms))) return String(Number(ms) / 1000)
+  return header('retry-after') ?? null
+}
+
 /** Retry-After is seconds or an HTTP date; default 1 s when absent or unreadable. */
 export function parseRetryAfter (value: string | null | undefined, now = Date.now()): number {
   if (value == null || value === '') return 1000

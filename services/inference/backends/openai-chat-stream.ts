@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { Agent, request } from 'undici'
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions'
+import { retryAfterHeader } from './http-upstream.js'
 
 /** A non-2xx answer from the upstream, with its message and rate-limit hint. */
 export class UpstreamStatusError extends Error {
@@ -35,7 +36,7 @@ export class OpenAIChatStream {
     const res = await request(this.url, { method: 'POST', headers: this.headers, body: JSON.stringify(body), signal, dispatcher: this.agent })
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await res.body.text().catch(() => '')
-      throw new UpstreamStatusError(res.statusCode, errorMessage(text, res.statusCode), retryAfterOf(res.headers))
+      throw new UpstreamStatusError(res.statusCode, errorMessage(text, res.statusCode), retryAfterHeader(name => { const value = res.headers[name]; return typeof value === 'string' ? value : null }))
     }
     return chunksOf(res.body)
   }
@@ -77,10 +78,3 @@ function errorMessage (text: string, status: number): string {
   return text.trim().slice(0, 500) || `HTTP ${status}`
 }
 
-/** retry-after-ms (OpenAI's) wins over retry-after; both as seconds for parseRetryAfter. */
-function retryAfterOf (headers: Record<string, string | string[] | undefined>): string | null {
-  const ms = Number(headers['retry-after-ms'])
-  if (headers['retry-after-ms'] !== undefined && Number.isFinite(ms)) return String(ms / 1000)
-  const value = headers['retry-after']
-  return typeof value === 'string' ? value : null
-}

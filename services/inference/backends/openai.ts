@@ -8,7 +8,7 @@ import type { GenerationChunk, ResponseFormat, ToolCallDelta } from '../../../sh
 import { ToolCallAssembler } from '../../../shared/tool-calls.js'
 import type { Backend, BackendModel, EmbedResult, GenerateRequest, GenerateResult } from './types.js'
 import { OpenAIChatStream, UpstreamStatusError } from './openai-chat-stream.js'
-import { estimateTokens, httpError, listUpstreamModels, logReachable, readUpstream, streamCut, unreachable, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
+import { estimateTokens, httpError, retryAfterHeader, listUpstreamModels, logReachable, readUpstream, streamCut, unreachable, withTimeout, type UpstreamTarget, type UpstreamTimeouts } from './http-upstream.js'
 
 export interface OpenAIBackendOptions {
   config: OpenAIBackendConfig
@@ -130,9 +130,7 @@ export class OpenAIBackend implements Backend {
       const body = err.error as { message?: unknown } | undefined
       const message = typeof body?.message === 'string' ? body.message : err.message
       const headers = err.headers as Headers | undefined
-      const retryAfterMs = headers?.get('retry-after-ms')
-      const retryAfter = retryAfterMs != null && Number.isFinite(Number(retryAfterMs)) ? String(Number(retryAfterMs) / 1000) : headers?.get('retry-after')
-      return httpError(err.status, message, target, retryAfter)
+      return httpError(err.status, message, target, retryAfterHeader(name => headers?.get(name)))
     }
     return received ? streamCut(target, err) : unreachable(target, err)
   }
