@@ -17,6 +17,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 256)
 const PROMPT = 'Once upon a time'
+const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP ?? 8)
 
 interface Run { tokens: number, seconds: number, ttftMs: number }
 
@@ -62,8 +63,12 @@ async function rpcRun (): Promise<Run> {
   return { tokens: final.usage.completionTokens, seconds: (performance.now() - started) / 1000, ttftMs }
 }
 
-await directRun()
-await rpcRun()
+// node-llama-cpp takes a few generations to reach its steady speed (measured: 222, 175, 230, 168, 173
+// ms for the first five 256-token runs, then 135-147 ms), in this process and in the worker alike.
+for (let i = 0; i < WARMUP_ROUNDS; i++) {
+  await directRun()
+  await rpcRun()
+}
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const summary = (runs: Run[]): { tps: number, ttft: number, tokens: number } => ({
