@@ -119,6 +119,7 @@ export class LlamaBackend implements Backend {
     signal.addEventListener('abort', onAbort, { once: true })
     if (signal.aborted) onAbort()
     let running: Promise<unknown> | null = null
+    let finished = false
     try {
       await sequence.clearHistory()
       const queue = new ChunkQueue<string>()
@@ -142,7 +143,7 @@ export class LlamaBackend implements Backend {
         onTextChunk: text => { queue.push(text) }
       })
       running = pending
-      pending.then(() => { queue.end() }, err => { queue.fail(err) })
+      pending.then(() => { finished = true; queue.end() }, err => { finished = true; queue.fail(err) })
       for await (const text of queue) yield { text }
       const { metadata } = await pending
       const finishReason = metadata.stopReason === 'abort' || stop.signal.aborted
@@ -154,8 +155,9 @@ export class LlamaBackend implements Backend {
       throw err
     } finally {
       signal.removeEventListener('abort', onAbort)
-      if (running) {
+      if (running && !finished) {
         // the caller may leave early: stop the generation before the sequence goes back to the pool
+        // (only then: an abort builds a DOMException, a stack trace included, on every request)
         stop.abort()
         await running.catch(() => {})
       }
