@@ -13,8 +13,8 @@ export const gatewaySection = z.strictObject({
   usageBatch: z.number().int().min(1).max(10_000).default(500),
   /** How often inference workers are looked up and probed. */
   discoveryIntervalMs: z.number().int().min(100).default(2_000),
-  /** How often last-used times of keys are sent to the auth node. */
-  touchKeysIntervalMs: z.number().int().min(100).default(10_000),
+  /** How often last-used times of keys are sent to the auth node: each send is a signed append that every replica of its bee fetches, so a minute, not seconds. */
+  touchKeysIntervalMs: z.number().int().min(100).default(60_000),
   /** Requests wait here, per model, while no worker has a free slot. */
   queue: z.strictObject({
     /** Requests waiting per model at most; more are refused BUSY (and refunded). */
