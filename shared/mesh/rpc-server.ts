@@ -150,12 +150,21 @@ export class RpcServer {
       const ctx: CallContext = { remotePublicKey: channel.stream.remotePublicKey, signal: controller.signal, setModel (name) { model = name } }
       const generator = handler(request, ctx)
       // A revoked caller is answered at once, whether or not the producer notices the abort.
-      const revoked = new Promise<'revoked'>(resolve => {
-        const onAbort = (): void => { if (isForbidden(controller.signal.reason)) resolve('revoked') }
-        controller.signal.addEventListener('abort', onAbort, { once: true })
+      let revoked = false
+      let wakeOnRevoke = (): void => {}
+      controller.signal.addEventListener('abort', () => {
+        if (!isForbidden(controller.signal.reason)) return
+        revoked = true
+        wakeOnRevoke()
+      }, { once: true })
+      // One promise per step: racing every step against one long-lived promise would leave a
+      // reaction on it per chunk until the stream ends.
+      const nextStep = (): Promise<Awaited<ReturnType<typeof generator.next>> | 'revoked'> => new Promise((resolve, reject) => {
+        wakeOnRevoke = () => { resolve('revoked') }
+        generator.next().then(resolve, reject)
       })
       for (;;) {
-        const step = await Promise.race([generator.next(), revoked])
+        const step = revoked ? 'revoked' : await nextStep()
         if (step === 'revoked') {
           generator.return(undefined as never).catch(() => {})
           throw controller.signal.reason
