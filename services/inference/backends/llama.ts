@@ -118,8 +118,8 @@ export class LlamaBackend implements Backend {
     const onAbort = (): void => { stop.abort(signal.reason) }
     signal.addEventListener('abort', onAbort, { once: true })
     if (signal.aborted) onAbort()
+    // the generation while it runs: null before it starts and once it has settled
     let running: Promise<unknown> | null = null
-    let finished = false
     try {
       await sequence.clearHistory()
       const queue = new ChunkQueue<string>()
@@ -143,7 +143,7 @@ export class LlamaBackend implements Backend {
         onTextChunk: text => { queue.push(text) }
       })
       running = pending
-      pending.then(() => { finished = true; queue.end() }, err => { finished = true; queue.fail(err) })
+      pending.then(() => { running = null; queue.end() }, err => { running = null; queue.fail(err) })
       for await (const text of queue) yield { text }
       const { metadata } = await pending
       const finishReason = metadata.stopReason === 'abort' || stop.signal.aborted
@@ -155,7 +155,7 @@ export class LlamaBackend implements Backend {
       throw err
     } finally {
       signal.removeEventListener('abort', onAbort)
-      if (running && !finished) {
+      if (running) {
         // the caller may leave early: stop the generation before the sequence goes back to the pool
         // (only then: an abort builds a DOMException, a stack trace included, on every request)
         stop.abort()
