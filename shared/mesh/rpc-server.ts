@@ -150,13 +150,8 @@ export class RpcServer {
       const ctx: CallContext = { remotePublicKey: channel.stream.remotePublicKey, signal: controller.signal, setModel (name) { model = name } }
       const generator = handler(request, ctx)
       // A revoked caller is answered at once, whether or not the producer notices the abort.
-      let revoked = false
       let wakeOnRevoke = (): void => {}
-      controller.signal.addEventListener('abort', () => {
-        if (!isForbidden(controller.signal.reason)) return
-        revoked = true
-        wakeOnRevoke()
-      }, { once: true })
+      controller.signal.addEventListener('abort', () => { if (isForbidden(controller.signal.reason)) wakeOnRevoke() }, { once: true })
       // One promise per step: racing every step against one long-lived promise would leave a
       // reaction on it per chunk until the stream ends.
       const nextStep = (): Promise<Awaited<ReturnType<typeof generator.next>> | 'revoked'> => new Promise((resolve, reject) => {
@@ -164,7 +159,7 @@ export class RpcServer {
         generator.next().then(resolve, reject)
       })
       for (;;) {
-        const step = revoked ? 'revoked' : await nextStep()
+        const step = isForbidden(controller.signal.reason) ? 'revoked' : await nextStep()
         if (step === 'revoked') {
           generator.return(undefined as never).catch(() => {})
           throw controller.signal.reason
