@@ -6,6 +6,10 @@ import { inferenceModels, inferenceModelStatus, inferenceRun } from '../shared/s
 import { createInferenceNode } from '../services/inference/role.js'
 import { BUNDLED_MODEL } from '../services/inference/backends/create-backends.js'
 import { createTestMesh } from './helpers/mesh.js'
+import { LlamaBackend } from '../services/inference/backends/llama.js'
+import type { GenerateResult } from '../services/inference/backends/types.js'
+import { llamaBackendConfig } from '../shared/config/inference.js'
+import { createLogger } from '../shared/log.js'
 
 const PROMPT = 'Once upon a time'
 
@@ -16,7 +20,8 @@ async function direct (maxTokens: number): Promise<{ text: string, completionTok
   let completionTokens = 0
   const completion = new LlamaCompletion({ contextSequence: context.getSequence() })
   const text = await completion.generateCompletion(PROMPT, { maxTokens, temperature: 0, onToken: tokens => { completionTokens += tokens.length } })
-  const promptTokens = model.tokenize(PROMPT).length + (model.tokens.shouldPrependBosToken ? 1 : 0)
+  // what LlamaCompletion evaluates: the start token, then the prompt without a leading space
+  const promptTokens = model.tokenize(PROMPT, false, 'trimLeadingSpace').length + (model.tokens.shouldPrependBosToken ? 1 : 0)
   await context.dispose()
   await model.dispose()
   return { text, completionTokens, promptTokens }
@@ -92,4 +97,35 @@ t.test('a missing model file is a clear error naming the path', async t => {
   const missing = join(mesh.dir('models'), 'missing.gguf')
   await t.rejects(createInferenceNode({ dataDir: mesh.dir('inference'), network: mesh.network, bootstrap: mesh.bootstrap, config: { llamaModel: missing } }),
     { code: 'MODEL_UNAVAILABLE', message: new RegExp(`not found: ${missing}.*--llama-model`) })
+})
+
+t.test('a prompt that shares a prefix with the previous request is evaluated from where they differ', async t => {
+  const backend = new LlamaBackend({
+    config: llamaBackendConfig.parse({ type: 'llama', modelPath: BUNDLED_MODEL }),
+    concurrency: 1,
+    log: createLogger('llama-test', 'silent')
+  })
+  await backend.start()
+  t.teardown(() => backend.close())
+  const system = 'Lily and her friend Ben went to the park to play on the swings and eat apples. '.repeat(8)
+  const run = async (prompt: string): Promise<{ text: string, result: GenerateResult }> => {
+    const generation = backend.generate({ model: 'stories260K', prompt, maxTokens: 8, temperature: 0 }, new AbortController().signal)
+    let text = ''
+    for (;;) {
+      const step = await generation.next()
+      if (step.done === true) return { text, result: step.value }
+      text += step.value.text
+    }
+  }
+  const first = await run(system + 'Then Lily said')
+  t.equal(first.result.cachedPromptTokens, 0, 'the first request evaluates its whole prompt')
+  t.ok(first.text.length > 0, 'and generates')
+  const second = await run(system + 'Then Ben said')
+  const shared = first.result.promptTokens - 3
+  t.ok((second.result.cachedPromptTokens ?? 0) >= shared,
+    `the second reuses the shared prefix (${second.result.cachedPromptTokens} of ${second.result.promptTokens} prompt tokens)`)
+  t.ok((second.result.cachedPromptTokens ?? 0) < second.result.promptTokens, 'and evaluates at least its last token')
+  t.equal(second.result.completionTokens, 8)
+  const unrelated = await run('A dog')
+  t.ok((unrelated.result.cachedPromptTokens ?? 0) <= 1, 'an unrelated prompt reuses nothing but the start token')
 })

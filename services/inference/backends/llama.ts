@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
-import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
+import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp'
 import type { LlamaBackendConfig } from '../../../shared/config/inference.js'
 import { HyperinferError } from '../../../shared/errors.js'
 import type { Logger } from '../../../shared/log.js'
@@ -120,11 +120,14 @@ export class LlamaBackend implements Backend {
     if (signal.aborted) onAbort()
     // the generation while it runs: null before it starts and once it has settled
     let running: Promise<unknown> | null = null
+    let failed = false
     try {
-      await sequence.clearHistory()
       const queue = new ChunkQueue<string>()
       let completionTokens = 0
-      const { promptTokens, generate } = this.prepare(entry, sequence, request)
+      const { tokens, generate } = this.prepare(entry, sequence, request)
+      const promptTokens = tokens.length
+      // The sequence keeps the previous request's state: node-llama-cpp evaluates only what follows the shared prefix.
+      const cachedPromptTokens = Math.min(sharedPrefixLength(sequence.contextTokens, tokens), promptTokens - 1)
       const room = entry.contextLength - promptTokens
       if (room < 1) {
         throw new HyperinferError('INVALID_ARGUMENT', `prompt is ${promptTokens} tokens; ${request.model} has a context of ${entry.contextLength}`,
@@ -149,9 +152,10 @@ export class LlamaBackend implements Backend {
       const finishReason = metadata.stopReason === 'abort' || stop.signal.aborted
         ? 'cancelled'
         : metadata.stopReason === 'maxTokens' ? 'length' : 'stop'
-      return { promptTokens, completionTokens, finishReason }
+      return { promptTokens, completionTokens, finishReason, cachedPromptTokens }
     } catch (err) {
       if (stop.signal.aborted && !(err instanceof HyperinferError)) return { promptTokens: 0, completionTokens: 0, finishReason: 'cancelled' }
+      failed = true
       throw err
     } finally {
       signal.removeEventListener('abort', onAbort)
@@ -161,26 +165,33 @@ export class LlamaBackend implements Backend {
         stop.abort()
         await running.catch(() => {})
       }
+      // a failed generation may leave the sequence's state half written: the next one starts clean
+      if (failed) await sequence.clearHistory().catch(() => {})
       entry.free.push(sequence)
     }
   }
 
   /** The prompt on this sequence: through the model's chat template when it has one and the request has messages. */
-  private prepare (entry: LoadedModel, sequence: LlamaContextSequence, request: GenerateRequest): { promptTokens: number, generate: RunGeneration } {
+  private prepare (entry: LoadedModel, sequence: LlamaContextSequence, request: GenerateRequest): { tokens: Token[], generate: RunGeneration } {
     const lib = this.lib as NodeLlamaCpp
     if (request.messages !== undefined && entry.hasChatTemplate) {
       const chat = new lib.LlamaChat({ contextSequence: sequence, chatWrapper: 'auto' })
       const history = toChatHistory(request.messages)
       return {
-        promptTokens: chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(entry.model.tokenizer).length,
+        tokens: chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(entry.model.tokenizer),
         generate: options => chat.generateResponse(history, options).finally(() => { chat.dispose({ disposeSequence: false }) })
       }
     }
     const text = request.prompt ?? flattenMessages(request.messages as ChatMessage[])
     const completion = new lib.LlamaCompletion({ contextSequence: sequence })
+    // Tokenized as LlamaCompletion would (no leading space after the start token), and handed to it as
+    // tokens: the count billed is what the model evaluates.
+    const { bos, shouldPrependBosToken } = entry.model.tokens
+    const start = shouldPrependBosToken ? bos : null
+    const textTokens = entry.model.tokenize(text, false, start !== null ? 'trimLeadingSpace' : undefined)
     return {
-      promptTokens: entry.model.tokenize(text).length + (entry.model.tokens.shouldPrependBosToken ? 1 : 0),
-      generate: options => completion.generateCompletionWithMeta(text, options).finally(() => { completion.dispose({ disposeSequence: false }) })
+      tokens: start !== null ? [start, ...textTokens] : textTokens,
+      generate: options => completion.generateCompletionWithMeta(textTokens, options).finally(() => { completion.dispose({ disposeSequence: false }) })
     }
   }
 
@@ -199,6 +210,13 @@ function structuredOutputRefused (backend: string, model: string): HyperinferErr
     `model "${model}" (backend ${backend}, llama) does not support tools, tool_choice or response_format; ` +
     'send the request without them or use a model served by an ollama or openai-compatible backend',
     { details: { model, backend, unsupported: ['tools', 'tool_choice', 'response_format'] } })
+}
+
+function sharedPrefixLength (a: readonly Token[], b: readonly Token[]): number {
+  const length = Math.min(a.length, b.length)
+  let i = 0
+  while (i < length && a[i] === b[i]) i++
+  return i
 }
 
 function toChatHistory (messages: ChatMessage[]): ChatHistoryItem[] {

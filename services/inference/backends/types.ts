@@ -16,6 +16,8 @@ export interface GenerateResult {
   finishReason: Exclude<FinishReason, 'error'>
   /** The calls the model made, assembled (finishReason 'tool_calls'). */
   toolCalls?: ToolCall[]
+  /** Prompt tokens not evaluated again: a prefix the previous request on the same state already had. */
+  cachedPromptTokens?: number
 }
 
 /** A model as its backend knows it (upstream name); the worker adds the mesh name. */
