@@ -89,7 +89,9 @@ t.test('the bundled stories260K model through the worker RPC matches node-llama-
   t.equal((await client.call(inferenceModelStatus, { model: 'stories260K' })).running, 0, 'the sequence went back to the pool')
   const after = client.stream(inferenceRun, { model: 'stories260K', prompt: PROMPT, maxTokens: 4, temperature: 0 })
   for await (const _ of after) { /* drain */ }
-  t.equal((await after.result).usage.completionTokens, 4, 'the worker keeps serving after an abort')
+  const afterUsage = (await after.result).usage
+  t.equal(afterUsage.completionTokens, 4, 'the worker keeps serving after an abort')
+  t.equal(afterUsage.cachedPromptTokens, afterUsage.promptTokens - 1, 'on the sequence the aborted request left: all but the last prompt token kept')
 })
 
 t.test('a missing model file is a clear error naming the path', async t => {

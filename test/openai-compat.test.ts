@@ -52,6 +52,17 @@ t.test('the official openai SDK against web /v1 and against the proxy', async t 
       t.same(usage, { prompt_tokens: 2, completion_tokens: REPLY.split(' ').length, total_tokens: 2 + REPLY.split(' ').length })
     })
 
+    await t.test(`${name}: prompt tokens the upstream had cached are reported as OpenAI reports them`, async t => {
+      // the fake caches like OpenAI: a shared prefix of 1,024 tokens or more, in steps of 128
+      const prefix = 'word '.repeat(1100)
+      const first = await sdk().chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: `${prefix}question one` }] })
+      t.equal(first.usage?.prompt_tokens_details, undefined, 'nothing cached the first time')
+      const second = await sdk().chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: `${prefix}question two` }], stream: true, stream_options: { include_usage: true } })
+      let usage = null
+      for await (const chunk of second) if (chunk.usage) usage = chunk.usage
+      t.same(usage, { prompt_tokens: 1102, completion_tokens: REPLY.split(' ').length, total_tokens: 1102 + REPLY.split(' ').length, prompt_tokens_details: { cached_tokens: 1024 } })
+    })
+
     await t.test(`${name}: completions`, async t => {
       const answer = await sdk().completions.create({ model: 'gpt-fake', prompt: 'Once upon a time', max_tokens: 3 })
       t.equal(answer.choices[0].text, REPLY.split(' ').slice(0, 3).join(' '))

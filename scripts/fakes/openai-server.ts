@@ -15,8 +15,19 @@ function openaiError (status: number, message: string): { error: { message: stri
   return { error: { message, type, code: status === 404 ? 'model_not_found' : null } }
 }
 
+/**
+ * OpenAI's prompt caching: a prompt of 1,024 tokens or more that starts like an earlier one reports the
+ * shared part, in steps of 128 tokens, as `prompt_tokens_details.cached_tokens` (here: the previous prompt).
+ */
+function cachedTokens (previous: string[], prompt: string[]): number {
+  let shared = 0
+  while (shared < previous.length && shared < prompt.length && previous[shared] === prompt[shared]) shared++
+  return shared >= 1024 ? Math.floor(shared / 128) * 128 : 0
+}
+
 export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer> {
   const models = (): string[] => options.models ?? OPENAI_FAKE_MODELS
+  let previousPrompt: string[] = []
   return startFake(options, async (req, res, fake) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     const body = req.method === 'POST' ? await readJson(req) : {}
@@ -47,7 +58,10 @@ export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer>
       fake.requests.push({ path, body })
       const messages = (body.messages ?? []) as { content?: unknown }[]
       const input = messages.map(m => String(m.content ?? '')).join('\n')
-      const promptTokens = tokenize(input).length
+      const prompt = tokenize(input)
+      const promptTokens = prompt.length
+      const details = { cached_tokens: cachedTokens(previousPrompt, prompt) }
+      previousPrompt = prompt
       const all = tokenize(replyFor(options, input))
       const maxTokens = typeof body.max_tokens === 'number' ? body.max_tokens : Infinity
       const pieces = all.slice(0, maxTokens)
@@ -58,14 +72,14 @@ export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer>
         ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })
       const call = pickToolCall(options, body)
       if (call !== null) {
-        await answerToolCall(res, fake, body, call, { id, created, model, promptTokens })
+        await answerToolCall(res, fake, body, call, { id, created, model, promptTokens, details })
         return
       }
       if (body.stream !== true) {
         sendJson(res, 200, {
           id, object: 'chat.completion', created, model,
           choices: [{ index: 0, message: { role: 'assistant', content: pieces.join('') }, finish_reason: finishReason, logprobs: null }],
-          usage: { prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length }
+          usage: { prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length, prompt_tokens_details: details }
         })
         return
       }
@@ -76,7 +90,7 @@ export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer>
       res.write(`data: ${JSON.stringify(chunk({}, finishReason))}\n\n`)
       const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
       if (includeUsage) {
-        const usage = { prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length }
+        const usage = { prompt_tokens: promptTokens, completion_tokens: pieces.length, total_tokens: promptTokens + pieces.length, prompt_tokens_details: details }
         res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`)
       }
       res.end('data: [DONE]\n\n')
@@ -91,11 +105,11 @@ export function startFakeOpenAI (options: FakeOptions = {}): Promise<FakeServer>
  * fragments, finish_reason is "tool_calls"; or one message when not streamed.
  */
 async function answerToolCall (res: ServerResponse, fake: FakeServer & { noteAbort (): void }, body: Record<string, unknown>, call: { name: string, arguments: Record<string, unknown> },
-  meta: { id: string, created: number, model: string, promptTokens: number }): Promise<void> {
+  meta: { id: string, created: number, model: string, promptTokens: number, details: { cached_tokens: number } }): Promise<void> {
   const callId = `call_fake_${meta.id.split('-').pop() ?? '0'}`
   const args = JSON.stringify(call.arguments)
   const fragments = args.match(/.{1,6}/gs) ?? ['']
-  const usage = { prompt_tokens: meta.promptTokens, completion_tokens: fragments.length, total_tokens: meta.promptTokens + fragments.length }
+  const usage = { prompt_tokens: meta.promptTokens, completion_tokens: fragments.length, total_tokens: meta.promptTokens + fragments.length, prompt_tokens_details: meta.details }
   const base = { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model }
   if (body.stream !== true) {
     sendJson(res, 200, {

@@ -164,7 +164,7 @@ export class InferenceWorker {
   private record (model: string, result: GenerateResult, cacheKey: string | null, chunks: string[]): Usage {
     this.opts.metrics.tokens.labels({ model, kind: 'prompt' }).inc(result.promptTokens)
     this.opts.metrics.tokens.labels({ model, kind: 'completion' }).inc(result.completionTokens)
-    const usage = usageOf(result.promptTokens, result.completionTokens)
+    const usage = usageOf(result.promptTokens, result.completionTokens, result.cachedPromptTokens)
     if (cacheKey !== null && result.finishReason !== 'cancelled') this.cache?.set(cacheKey, { chunks, usage, finishReason: result.finishReason })
     return usage
   }
@@ -228,8 +228,10 @@ export class InferenceWorker {
   }
 }
 
-function usageOf (promptTokens: number, completionTokens: number): Usage {
-  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }
+function usageOf (promptTokens: number, completionTokens: number, cachedPromptTokens = 0): Usage {
+  const usage: Usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }
+  if (cachedPromptTokens > 0) usage.cachedPromptTokens = cachedPromptTokens
+  return usage
 }
 
 /** A cached answer, streamed again as it first came. */

@@ -76,8 +76,18 @@ export function openAIFinish (reason: InferResult['finishReason']): 'stop' | 'le
   return reason === 'length' ? 'length' : reason === 'tool_calls' ? 'tool_calls' : 'stop'
 }
 
-export function openAIUsage (usage: InferResult['usage']): { prompt_tokens: number, completion_tokens: number, total_tokens: number } {
-  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens }
+export interface OpenAIUsage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+  prompt_tokens_details?: { cached_tokens: number }
+}
+
+/** Prompt tokens the backend kept from an earlier request are `prompt_tokens_details.cached_tokens`, as OpenAI reports them. */
+export function openAIUsage (usage: InferResult['usage']): OpenAIUsage {
+  const answer: OpenAIUsage = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens }
+  if (usage.cachedPromptTokens !== undefined) answer.prompt_tokens_details = { cached_tokens: usage.cachedPromptTokens }
+  return answer
 }
 
 export function chatCompletion (id: string, created: number, result: InferResult): Record<string, unknown> {

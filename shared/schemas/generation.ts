@@ -116,7 +116,9 @@ export function wantsStructuredOutput (g: Pick<Generation, 'tools' | 'toolChoice
 export const usage = z.object({
   promptTokens: z.number().int().min(0),
   completionTokens: z.number().int().min(0),
-  totalTokens: z.number().int().min(0)
+  totalTokens: z.number().int().min(0),
+  /** Of the prompt tokens, those the backend did not evaluate again (a prefix it kept); absent when none or unknown. */
+  cachedPromptTokens: z.number().int().min(0).optional()
 })
 export type Usage = z.infer<typeof usage>
 

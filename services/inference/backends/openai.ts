@@ -59,7 +59,7 @@ export class OpenAIBackend implements Backend {
     const calls = new ToolCallAssembler()
     let pieces = 0
     let finish: string | null = null
-    let usage: { prompt_tokens: number, completion_tokens: number } | null = null
+    let usage: { prompt_tokens: number, completion_tokens: number, prompt_tokens_details?: { cached_tokens?: number } | null } | null = null
     const open = (abort: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> => this.chat.open({
       model: request.model,
       messages,
@@ -89,13 +89,14 @@ export class OpenAIBackend implements Backend {
     }
     const promptTokens = usage?.prompt_tokens ?? estimateTokens(messages.map(m => typeof m.content === 'string' ? m.content : '').join('\n'))
     const completionTokens = usage?.completion_tokens ?? pieces
+    const cachedPromptTokens = usage?.prompt_tokens_details?.cached_tokens ?? 0
     const toolCalls = calls.done()
     if (finish === null) {
       if (!signal.aborted) throw streamCut(target, 'no finish_reason')
-      return { promptTokens, completionTokens, finishReason: 'cancelled' }
+      return { promptTokens, completionTokens, finishReason: 'cancelled', cachedPromptTokens }
     }
     const finishReason = finish === 'length' ? 'length' : finish === 'tool_calls' || finish === 'function_call' ? 'tool_calls' : 'stop'
-    return toolCalls.length > 0 ? { promptTokens, completionTokens, finishReason, toolCalls } : { promptTokens, completionTokens, finishReason }
+    return toolCalls.length > 0 ? { promptTokens, completionTokens, finishReason, toolCalls, cachedPromptTokens } : { promptTokens, completionTokens, finishReason, cachedPromptTokens }
   }
 
   async embed (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult> {
