@@ -127,7 +127,7 @@ export class LlamaBackend implements Backend {
       const { tokens, generate } = this.prepare(entry, sequence, request)
       const promptTokens = tokens.length
       // The sequence keeps the previous request's state: node-llama-cpp evaluates only what follows the shared prefix.
-      const cachedPromptTokens = Math.min(sharedPrefixLength(sequence.contextTokens, tokens), promptTokens - 1)
+      const cachedPromptTokens = Math.max(0, Math.min(sharedPrefixLength(sequence.contextTokens, tokens), promptTokens - 1))
       const room = entry.contextLength - promptTokens
       if (room < 1) {
         throw new HyperinferError('INVALID_ARGUMENT', `prompt is ${promptTokens} tokens; ${request.model} has a context of ${entry.contextLength}`,
