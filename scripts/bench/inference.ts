@@ -26,14 +26,15 @@ const model = await llama.loadModel({ modelPath: BUNDLED_MODEL })
 const context = await model.createContext({ contextSize: 2048, threads: 1 })
 const sequence = context.getSequence()
 
-// Not cleared between runs: the worker keeps its sequence's state too, so both evaluate the same tokens.
-async function directRun (): Promise<Run> {
+// Not cleared between runs unless asked: the worker keeps its sequence's state too, so both evaluate the same tokens.
+async function directRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS, clear = false } = {}): Promise<Run> {
+  if (clear) await sequence.clearHistory()
   const completion = new LlamaCompletion({ contextSequence: sequence })
   const started = performance.now()
   let ttftMs = -1
   let tokens = 0
-  await completion.generateCompletion(PROMPT, {
-    maxTokens: MAX_TOKENS,
+  await completion.generateCompletion(prompt, {
+    maxTokens,
     temperature: 0,
     onToken: t => { tokens += t.length },
     onTextChunk: () => { if (ttftMs < 0) ttftMs = performance.now() - started }
@@ -53,10 +54,10 @@ const client = new MeshClient({ network: { name: 'bench-inference' }, bootstrap:
 const [peer] = await client.discovery.waitFor('inference', { timeoutMs: 60_000 })
 const worker = client.client(peer.publicKey)
 
-async function rpcRun (): Promise<Run> {
+async function rpcRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS } = {}): Promise<Run> {
   const started = performance.now()
   let ttftMs = -1
-  const stream = worker.stream(inferenceRun, { model: 'stories260K', prompt: PROMPT, maxTokens: MAX_TOKENS, temperature: 0 })
+  const stream = worker.stream(inferenceRun, { model: 'stories260K', prompt, maxTokens, temperature: 0 })
   for await (const _ of stream) if (ttftMs < 0) ttftMs = performance.now() - started
   const final = await stream.result
   if (final.cached) throw new Error('the worker answered from its cache: the bench needs --no-cache')
@@ -97,28 +98,12 @@ for (let run = 1; run <= RUNS; run++) {
 // A conversation resends its history: the worker keeps the previous request's state, so a prompt that
 // shares a long prefix with it is evaluated from where they differ. Baseline: direct calls on a cleared sequence.
 const SHARED = 'Lily and her friend Ben went to the park to play on the swings and eat apples. '.repeat(12)
-async function directFirstToken (prompt: string): Promise<number> {
-  await sequence.clearHistory()
-  const completion = new LlamaCompletion({ contextSequence: sequence })
-  const started = performance.now()
-  let ttftMs = -1
-  await completion.generateCompletion(prompt, { maxTokens: 4, temperature: 0, onTextChunk: () => { if (ttftMs < 0) ttftMs = performance.now() - started } })
-  completion.dispose({ disposeSequence: false })
-  return ttftMs
-}
-async function workerFirstToken (prompt: string): Promise<number> {
-  const started = performance.now()
-  let ttftMs = -1
-  const stream = worker.stream(inferenceRun, { model: 'stories260K', prompt, maxTokens: 4, temperature: 0 })
-  for await (const _ of stream) if (ttftMs < 0) ttftMs = performance.now() - started
-  await stream.result
-  return ttftMs
-}
 const cleared: number[] = []
 const kept: number[] = []
 for (let i = 0; i < 10; i++) {
-  cleared.push(await directFirstToken(`${SHARED}Then question ${i} was`))
-  kept.push(await workerFirstToken(`${SHARED}Then question ${i} was`))
+  const prompt = `${SHARED}Then question ${i} was`
+  cleared.push((await directRun({ prompt, maxTokens: 4, clear: true })).ttftMs)
+  kept.push((await rpcRun({ prompt, maxTokens: 4 })).ttftMs)
 }
 const prefixTokens = model.tokenize(SHARED).length
 console.log(`shared prefix of ${prefixTokens} tokens, 10 prompts that differ after it: time to first token p50 ` +

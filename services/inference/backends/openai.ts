@@ -96,7 +96,8 @@ export class OpenAIBackend implements Backend {
       return { promptTokens, completionTokens, finishReason: 'cancelled', cachedPromptTokens }
     }
     const finishReason = finish === 'length' ? 'length' : finish === 'tool_calls' || finish === 'function_call' ? 'tool_calls' : 'stop'
-    return toolCalls.length > 0 ? { promptTokens, completionTokens, finishReason, toolCalls, cachedPromptTokens } : { promptTokens, completionTokens, finishReason, cachedPromptTokens }
+    const result: GenerateResult = { promptTokens, completionTokens, finishReason, cachedPromptTokens }
+    return toolCalls.length > 0 ? { ...result, toolCalls } : result
   }
 
   async embed (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult> {
