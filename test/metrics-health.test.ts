@@ -81,3 +81,25 @@ t.test('a stopped node shows as down with its last-seen time, in systemHealth an
   t.match(table.stdout, /inference\s+\S+\s+down \(last seen \d+s ago\)/, 'the table says how long ago the node was last seen')
   t.match(table.stdout, /auth\s+\S+\s+up\s/)
 })
+
+t.test('a node whose health changes shows its new status from the next probe, not the next scrape round', async t => {
+  const mesh = await createTestMesh(t, 'health-change-test')
+  let status: 'up' | 'degraded' = 'degraded'
+  const gateway = await mesh.node({ role: 'gateway', healthCheck: () => ({ status, details: { models: status === 'up' ? ['stories260K'] : [] } }) })
+  // Scrape rounds far apart: only discovery's probes between them can carry the change.
+  const metrics = await startTestMetrics(mesh, { scrapeIntervalMs: 600_000 })
+  const id = gateway.publicKey.toString('hex')
+  const statusOf = (): string | undefined => metrics.systemHealth().nodes.find(n => n.publicKey === id)?.status
+  await until('the gateway to show as degraded', async () => statusOf() === 'degraded')
+  const roundsBefore = await scrapesCount(metrics.url)
+  status = 'up'
+  await until('the gateway to show as up', async () => statusOf() === 'up', { timeoutMs: 120_000 })
+  t.equal(metrics.systemHealth().status, 'up', 'the mesh as a whole is up')
+  t.equal(await scrapesCount(metrics.url), roundsBefore, 'no scrape round ran in between')
+})
+
+/** How many scrapes of gateways the metrics node has made so far. */
+async function scrapesCount (url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  return text.split('\n').filter(l => /^ai_platform_scrape_duration_seconds_count\{[^}]*role="gateway"/.test(l)).reduce((n, l) => n + Number(l.split(' ').pop()), 0)
+}

@@ -88,6 +88,9 @@ export class Collector {
   }
 
   systemHealth (): SystemHealthResponse {
+    // Discovery probes nodes between scrape rounds: a gateway that found its first worker says so
+    // at once, not up to a scrape interval later.
+    this.syncWithDiscovery()
     const now = Date.now()
     const self = this.node.health()
     const selfRecord: NodeRecord = {
@@ -133,11 +136,14 @@ export class Collector {
   }
 
   private async scrapeRound (): Promise<void> {
-    const { discovery } = this.node
-    for (const role of ROLES) this.roster.sync(role, discovery.known(role))
+    this.syncWithDiscovery()
     await Promise.all(this.roster.reachable().map(record => this.scrapeOne(record)))
     for (const gone of this.roster.prune()) this.own.nodeUp.remove({ node: nodeLabel(gone.id), role: gone.role })
     this.updateUpGauge()
+  }
+
+  private syncWithDiscovery (): void {
+    for (const role of ROLES) this.roster.sync(role, this.node.discovery.known(role))
   }
 
   private async scrapeOne (record: NodeRecord): Promise<void> {
