@@ -88,8 +88,8 @@ export class Collector {
   }
 
   systemHealth (): SystemHealthResponse {
-    // Discovery probes nodes between scrape rounds: a gateway that found its first worker says so
-    // at once, not up to a scrape interval later.
+    // Discovery probes nodes between scrape rounds: a gateway that found its first worker shows as up
+    // from the next probe, not up to a scrape interval later.
     this.syncWithDiscovery()
     const now = Date.now()
     const self = this.node.health()
