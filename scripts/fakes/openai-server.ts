@@ -4,6 +4,7 @@
 // Run alone: node --import=tsx scripts/fakes/openai-server.ts [--port N] [--delay MS]
 import type { ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
+import { commonPrefixLength } from '../../shared/common-prefix.js'
 import { pickToolCall, readJson, replyFor, sendJson, startFake, streamPieces, tokenize, type FakeOptions, type FakeServer } from './common.js'
 
 export type { FakeServer, FakeMode } from './common.js'
@@ -20,8 +21,7 @@ function openaiError (status: number, message: string): { error: { message: stri
  * shared part, in steps of 128 tokens, as `prompt_tokens_details.cached_tokens` (here: the previous prompt).
  */
 function cachedTokens (previous: string[], prompt: string[]): number {
-  let shared = 0
-  while (shared < previous.length && shared < prompt.length && previous[shared] === prompt[shared]) shared++
+  const shared = commonPrefixLength(previous, prompt)
   return shared >= 1024 ? Math.floor(shared / 128) * 128 : 0
 }
 

@@ -1,3 +1,4 @@
+import type { CompletionUsage } from 'openai/resources/completions'
 import { HyperinferError } from '../errors.js'
 import type { ChatMessage } from '../schemas/generation.js'
 import type { InferResult } from '../schemas/gateway.js'
@@ -76,16 +77,9 @@ export function openAIFinish (reason: InferResult['finishReason']): 'stop' | 'le
   return reason === 'length' ? 'length' : reason === 'tool_calls' ? 'tool_calls' : 'stop'
 }
 
-export interface OpenAIUsage {
-  prompt_tokens: number
-  completion_tokens: number
-  total_tokens: number
-  prompt_tokens_details?: { cached_tokens: number }
-}
-
 /** Prompt tokens the backend kept from an earlier request are `prompt_tokens_details.cached_tokens`, as OpenAI reports them. */
-export function openAIUsage (usage: InferResult['usage']): OpenAIUsage {
-  const answer: OpenAIUsage = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens }
+export function openAIUsage (usage: InferResult['usage']): CompletionUsage {
+  const answer: CompletionUsage = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens }
   if (usage.cachedPromptTokens !== undefined) answer.prompt_tokens_details = { cached_tokens: usage.cachedPromptTokens }
   return answer
 }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
 import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp'
+import { commonPrefixLength } from '../../../shared/common-prefix.js'
 import type { LlamaBackendConfig } from '../../../shared/config/inference.js'
 import { HyperinferError } from '../../../shared/errors.js'
 import type { Logger } from '../../../shared/log.js'
@@ -127,7 +128,7 @@ export class LlamaBackend implements Backend {
       const { tokens, generate } = this.prepare(entry, sequence, request)
       const promptTokens = tokens.length
       // The sequence keeps the previous request's state: node-llama-cpp evaluates only what follows the shared prefix.
-      const cachedPromptTokens = Math.max(0, Math.min(sharedPrefixLength(sequence.contextTokens, tokens), promptTokens - 1))
+      const cachedPromptTokens = Math.max(0, Math.min(commonPrefixLength(sequence.contextTokens, tokens), promptTokens - 1))
       const room = entry.contextLength - promptTokens
       if (room < 1) {
         throw new HyperinferError('INVALID_ARGUMENT', `prompt is ${promptTokens} tokens; ${request.model} has a context of ${entry.contextLength}`,
@@ -210,13 +211,6 @@ function structuredOutputRefused (backend: string, model: string): HyperinferErr
     `model "${model}" (backend ${backend}, llama) does not support tools, tool_choice or response_format; ` +
     'send the request without them or use a model served by an ollama or openai-compatible backend',
     { details: { model, backend, unsupported: ['tools', 'tool_choice', 'response_format'] } })
-}
-
-function sharedPrefixLength (a: readonly Token[], b: readonly Token[]): number {
-  const length = Math.min(a.length, b.length)
-  let i = 0
-  while (i < length && a[i] === b[i]) i++
-  return i
 }
 
 function toChatHistory (messages: ChatMessage[]): ChatHistoryItem[] {

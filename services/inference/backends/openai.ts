@@ -59,7 +59,7 @@ export class OpenAIBackend implements Backend {
     const calls = new ToolCallAssembler()
     let pieces = 0
     let finish: string | null = null
-    let usage: { prompt_tokens: number, completion_tokens: number, prompt_tokens_details?: { cached_tokens?: number } | null } | null = null
+    let usage: ChatCompletionChunk['usage'] = null
     const open = (abort: AbortSignal): Promise<AsyncIterable<ChatCompletionChunk>> => this.chat.open({
       model: request.model,
       messages,
