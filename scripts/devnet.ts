@@ -11,6 +11,7 @@ import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { enrollNode } from '../shared/accounts/devnet-enroll.js'
 import type { NodeRole } from '../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../shared/paths.js'
+import { ROLE_ENV, ROLE_NODE_ARGS } from '../shared/role/process-tuning.js'
 import { models } from '../shared/schemas/gateway.js'
 import { BUNDLED_MODEL_NAME, devnetRoles, printBanner } from './devnet-roles.js'
 import { Supervisor } from './devnet-supervisor.js'
@@ -25,12 +26,6 @@ const bootstrap = await startLocalBootstrap(preferredPort).catch(() => startLoca
 writeDevnetInfo(home, { network, bootstrap: formatBootstrap(bootstrap.bootstrap), pid: process.pid, startedAt: new Date().toISOString() })
 console.log(`devnet: bootstrap on ${formatBootstrap(bootstrap.bootstrap).join(', ')}, data in ${home}`)
 
-// glibc gives each thread that allocates (llama.cpp, libuv's pool, RocksDB) an arena of its own; two
-// are enough here: at 1 request a second the worker's RSS was 122 MB with 2, 132 MB without (8-min soaks).
-// Fixed trim and mmap thresholds stop glibc from raising them after the first large frees, so memory
-// freed after a generation goes back to the system: the worker ended 6-minute 1 req/s soaks at 112
-// instead of 124.5 MB.
-const MALLOC_TUNING = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '131072' }
 
 let stopping = false
 const supervisor = new Supervisor()
@@ -43,9 +38,9 @@ function startRole (role: NodeRole, args: string[]): void {
   supervisor.start({
     name: role,
     command: process.execPath,
-    args: [...execArgv, ...nodeArgs, file, role, '--home', home, ...args],
+    args: [...execArgv, ...ROLE_NODE_ARGS, ...nodeArgs, file, role, '--home', home, ...args],
     cwd: root,
-    env: { ...MALLOC_TUNING, ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }
+    env: { ...ROLE_ENV, ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }
   })
 }
 

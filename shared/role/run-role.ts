@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../log.js'
 import { warnWhenAlone } from '../mesh/alone-warning.js'
 import type { NodeRole } from '../mesh/topic.js'
 import type { AnyRoleDefinition, StartedRole } from './define-role.js'
+import { limitHeapGrowth } from './process-tuning.js'
 import { settleMemoryAfterStart } from './settle-memory.js'
 import { startRole } from './start-role.js'
 
@@ -43,6 +44,7 @@ export function configFromArgv (definition: AnyRoleDefinition, argv: string[]): 
 
 /** `hyperinfer node <role>`: parses argv, starts the role and closes it cleanly on SIGINT/SIGTERM. */
 export async function runRoleCommand (definition: AnyRoleDefinition, argv: string[]): Promise<StartedRole<object>> {
+  limitHeapGrowth()
   const { config, flags } = configFromArgv(definition, argv)
   const role = definition.role as NodeRole
   const log = createLogger(role, config.logLevel)
