@@ -26,7 +26,6 @@ const bootstrap = await startLocalBootstrap(preferredPort).catch(() => startLoca
 writeDevnetInfo(home, { network, bootstrap: formatBootstrap(bootstrap.bootstrap), pid: process.pid, startedAt: new Date().toISOString() })
 console.log(`devnet: bootstrap on ${formatBootstrap(bootstrap.bootstrap).join(', ')}, data in ${home}`)
 
-
 let stopping = false
 const supervisor = new Supervisor()
 // Extra node flags for every role, e.g. DEVNET_NODE_ARGS=--cpu-prof to profile an idle mesh.
