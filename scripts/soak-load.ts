@@ -6,6 +6,7 @@ import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { createKey, login, register } from '../shared/schemas/auth.js'
 import { infer } from '../shared/schemas/gateway.js'
 import { BUNDLED_MODEL_NAME } from './devnet-roles.js'
+import { SOAK_GENERATION } from './soak-generation.js'
 
 export interface LoadStats { sent: number, ok: number, failed: number, failures: string[] }
 
@@ -31,7 +32,7 @@ export function runLoad (home: string, rps: number): { stop (): Promise<LoadStat
     const gatewayClient = client.client(gateway.publicKey)
     while (running) {
       stats.sent++
-      const request = gatewayClient.stream(infer, { apiKey: key, model: BUNDLED_MODEL_NAME, prompt: 'Once upon a time', maxTokens: 8, temperature: 0.8 }, { firstChunkTimeoutMs: 30_000 }).result
+      const request = gatewayClient.stream(infer, { apiKey: key, model: BUNDLED_MODEL_NAME, ...SOAK_GENERATION }, { firstChunkTimeoutMs: 30_000 }).result
         .then(() => { stats.ok++ }, (err: unknown) => {
           stats.failed++
           if (stats.failures.length < 20) stats.failures.push(err instanceof HyperinferError ? `${err.code}: ${err.message}` : String(err))

@@ -8,8 +8,10 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { freeUdpPort } from '../shared/mesh/bootstrap.js'
 import { PACKAGE_ROOT } from '../shared/paths.js'
+import { ROLE_ENV, ROLE_NODE_ARGS } from '../shared/role/process-tuning.js'
 import { parseSamples, type Sample } from './soak-samples.js'
-import { runLoad, type LoadStats } from './soak-load.js'
+import { runLoad } from './soak-load.js'
+import { MODEL_BASELINE, soakReport } from './soak-report.js'
 
 const program = new Command('soak')
   .option('--minutes <n>', 'how long to sample', Number, 10)
@@ -34,6 +36,12 @@ const devnet = spawn(process.execPath, entry, {
   env: { ...process.env, HYPERINFER_ENV: process.env.HYPERINFER_ENV ?? 'soak', HYPERINFER_HOME: home, METRICS_PORT: String(metricsPort), WEB_SERVICE_PORT: String(metricsPort + 1), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
   stdio: ['ignore', 'pipe', 'inherit']
 })
+// With load, the model's own work for the same requests runs beside the mesh (a process like a role's), so the
+// inference node is judged on what it adds to the generations it was asked for.
+const baseline = opts.rps > 0
+  ? spawn(process.execPath, [...(compiled ? [] : ['--import=tsx']), ...ROLE_NODE_ARGS, join(PACKAGE_ROOT, ...(compiled ? ['dist', 'scripts', 'soak-model-baseline.js'] : ['scripts', 'soak-model-baseline.ts'])), '--rps', String(opts.rps)],
+    { cwd: PACKAGE_ROOT, env: { ...ROLE_ENV, ...process.env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  : null
 let output = ''
 devnet.stdout.on('data', chunk => {
   output += String(chunk)
@@ -45,7 +53,13 @@ const stopDevnet = async (): Promise<void> => {
   devnet.kill('SIGINT')
   await Promise.race([exited, sleep(30_000).then(() => devnet.kill('SIGKILL'))])
 }
-process.once('SIGINT', () => { void stopDevnet().then(() => process.exit(130)) })
+const stopBaseline = async (): Promise<void> => {
+  if (!baseline || baseline.exitCode !== null || baseline.signalCode !== null) return
+  const exited = new Promise(resolve => baseline.once('exit', resolve))
+  baseline.kill('SIGTERM')
+  await Promise.race([exited, sleep(10_000).then(() => baseline.kill('SIGKILL'))])
+}
+process.once('SIGINT', () => { void stopBaseline(); void stopDevnet().then(() => process.exit(130)) })
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -63,7 +77,8 @@ try {
   const series = new Map<string, Sample[]>()
   const until = Date.now() + opts.minutes * 60_000
   for (;;) {
-    for (const sample of [...await scrapeMesh(), ...devnetSample()]) {
+    const local = [procSample(devnet.pid, 'devnet'), procSample(baseline?.pid, MODEL_BASELINE)].filter(sample => sample !== null)
+    for (const sample of [...await scrapeMesh(), ...local]) {
       const list = series.get(sample.key) ?? []
       list.push(sample)
       series.set(sample.key, list)
@@ -72,10 +87,13 @@ try {
     await sleep(Math.min(opts.interval * 1000, Math.max(0, until - Date.now())))
   }
   const stats = load ? await load.stop() : null
-  exitCode = report(series, stats) ? 0 : 1
+  const verdict = soakReport(series, stats, opts)
+  console.log(verdict.text)
+  exitCode = verdict.ok ? 0 : 1
 } catch (err) {
   console.error(`soak: ${(err as Error).message}`)
 } finally {
+  await stopBaseline()
   await stopDevnet()
   rmSync(home, { recursive: true, force: true })
 }
@@ -91,61 +109,12 @@ async function scrapeMesh (): Promise<Sample[]> {
   }
 }
 
-/** The devnet process (bootstrap DHT + its client) is no mesh node: read it from /proc. */
-function devnetSample (): Sample[] {
-  const pid = devnet.pid
-  if (!pid || !existsSync(`/proc/${pid}/stat`)) return []
+/** Processes that are no mesh node (the devnet's bootstrap DHT and its client, the model baseline): read from /proc. */
+function procSample (pid: number | undefined, role: string): Sample | null {
+  if (!pid || !existsSync(`/proc/${pid}/stat`)) return null
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   const ticks = Number(fields[11]) + Number(fields[12])
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
-  return [{ key: 'devnet', role: 'devnet', node: String(pid), at: Date.now(), cpuSeconds: ticks / 100, rssBytes: rssKb * 1024, heapAfterGcBytes: null }]
-}
-
-function report (series: Map<string, Sample[]>, load: LoadStats | null): boolean {
-  const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
-  const rows: string[][] = [['role', 'node', 'samples', 'CPU avg %', 'RSS first MB', 'RSS max MB', 'RSS last MB', 'heap-GC first MB', 'heap-GC mid MB', 'heap-GC last MB', '2nd-half growth MB', 'DHT routing node', 'verdict']]
-  let ok = true
-  for (const samples of [...series.values()].sort((a, b) => a[0].role.localeCompare(b[0].role))) {
-    const first = samples[0]
-    const last = samples[samples.length - 1]
-    const mid = samples[Math.floor((samples.length - 1) / 2)]
-    const seconds = (last.at - first.at) / 1000
-    const cpu = seconds > 0 ? (last.cpuSeconds - first.cpuSeconds) / seconds * 100 : NaN
-    const rssMax = Math.max(...samples.map(s => s.rssBytes))
-    const growth = last.heapAfterGcBytes !== null && mid.heapAfterGcBytes !== null ? last.heapAfterGcBytes - mid.heapAfterGcBytes : null
-    const problems: string[] = []
-    if (samples.length < 2) problems.push('too few samples')
-    if (cpu > opts.maxCpu) problems.push(`CPU > ${opts.maxCpu}%`)
-    if (rssMax > opts.maxRss * 1024 * 1024) problems.push(`RSS > ${opts.maxRss} MB`)
-    if (growth !== null && growth > opts.maxHeapGrowth * 1024 * 1024) problems.push(`heap grew > ${opts.maxHeapGrowth} MB`)
-    if (last.dhtPersistent === 1) problems.push('became a DHT routing node')
-    if (problems.length > 0) ok = false
-    rows.push([
-      first.role, first.node.slice(0, 8), String(samples.length), cpu.toFixed(2),
-      mb(first.rssBytes), mb(rssMax), mb(last.rssBytes),
-      first.heapAfterGcBytes === null ? '-' : mb(first.heapAfterGcBytes),
-      mid.heapAfterGcBytes === null ? '-' : mb(mid.heapAfterGcBytes),
-      last.heapAfterGcBytes === null ? '-' : mb(last.heapAfterGcBytes),
-      growth === null ? '-' : mb(growth),
-      last.dhtPersistent === undefined ? '-' : last.dhtPersistent === 1 ? 'yes' : 'no',
-      problems.length === 0 ? 'ok' : problems.join('; ')
-    ])
-  }
-  if (series.size === 0) {
-    ok = false
-    console.log('soak: no samples')
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
-  const line = (row: string[]): string => '| ' + row.map((cell, i) => cell.padEnd(widths[i])).join(' | ') + ' |'
-  console.log('')
-  console.log(line(rows[0]))
-  console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|')
-  for (const row of rows.slice(1)) console.log(line(row))
-  if (load) {
-    console.log(`\nload: ${load.ok} ok, ${load.failed} failed of ${load.sent} requests${load.failures.length > 0 ? ` (first failures: ${load.failures.slice(0, 5).join('; ')})` : ''}`)
-    if (load.failed > 0) ok = false
-  }
-  console.log(`\nsoak: ${ok ? 'PASS' : 'FAIL'} (bounds: CPU <= ${opts.maxCpu}% of a core on average, RSS <= ${opts.maxRss} MB, heap after GC grows < ${opts.maxHeapGrowth} MB over the second half)`)
-  return ok
+  return { key: role, role, node: String(pid), at: Date.now(), cpuSeconds: ticks / 100, rssBytes: rssKb * 1024, heapAfterGcBytes: null }
 }
