@@ -11,7 +11,7 @@ import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { enrollNode } from '../shared/accounts/devnet-enroll.js'
 import type { NodeRole } from '../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../shared/paths.js'
-import { ROLE_ENV, ROLE_NODE_ARGS } from '../shared/role/process-tuning.js'
+import { roleLaunch } from '../shared/role/process-tuning.js'
 import { models } from '../shared/schemas/gateway.js'
 import { BUNDLED_MODEL_NAME, devnetRoles, printBanner } from './devnet-roles.js'
 import { Supervisor } from './devnet-supervisor.js'
@@ -33,14 +33,8 @@ const nodeArgs = (process.env.DEVNET_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 function startRole (role: NodeRole, args: string[]): void {
   // Compiled (npm start) the children run from dist/ without tsx; from source (tests) through tsx.
-  const { file, execArgv } = programEntry('services/main')
-  supervisor.start({
-    name: role,
-    command: process.execPath,
-    args: [...execArgv, ...ROLE_NODE_ARGS, ...nodeArgs, file, role, '--home', home, ...args],
-    cwd: root,
-    env: { ...ROLE_ENV, ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }
-  })
+  const launch = roleLaunch(programEntry('services/main'), [role, '--home', home, ...args], { ...process.env, HYPERINFER_HOME: home, HYPERINFER_NETWORK: network }, nodeArgs)
+  supervisor.start({ name: role, command: process.execPath, args: launch.args, cwd: root, env: launch.env })
 }
 
 const roles = devnetRoles(root)

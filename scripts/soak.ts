@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { freeUdpPort } from '../shared/mesh/bootstrap.js'
 import { PACKAGE_ROOT } from '../shared/paths.js'
-import { ROLE_ENV, ROLE_NODE_ARGS } from '../shared/role/process-tuning.js'
+import { roleLaunch } from '../shared/role/process-tuning.js'
 import { parseSamples, type Sample } from './soak-samples.js'
 import { runLoad } from './soak-load.js'
 import { MODEL_BASELINE, soakReport } from './soak-report.js'
@@ -38,9 +38,11 @@ const devnet = spawn(process.execPath, entry, {
 })
 // With load, the model's own work for the same requests runs beside the mesh (a process like a role's), so the
 // inference node is judged on what it adds to the generations it was asked for.
+const baselineLaunch = roleLaunch(compiled
+  ? { file: join(PACKAGE_ROOT, 'dist', 'scripts', 'soak-model-baseline.js'), execArgv: [] }
+  : { file: join(PACKAGE_ROOT, 'scripts', 'soak-model-baseline.ts'), execArgv: ['--import=tsx'] }, ['--rps', String(opts.rps)], process.env)
 const baseline = opts.rps > 0
-  ? spawn(process.execPath, [...(compiled ? [] : ['--import=tsx']), ...ROLE_NODE_ARGS, join(PACKAGE_ROOT, ...(compiled ? ['dist', 'scripts', 'soak-model-baseline.js'] : ['scripts', 'soak-model-baseline.ts'])), '--rps', String(opts.rps)],
-    { cwd: PACKAGE_ROOT, env: { ...ROLE_ENV, ...process.env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  ? spawn(process.execPath, baselineLaunch.args, { cwd: PACKAGE_ROOT, env: baselineLaunch.env, stdio: ['ignore', 'ignore', 'inherit'] })
   : null
 let output = ''
 devnet.stdout.on('data', chunk => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { ROLE_NODE_ARGS } from '../shared/role/process-tuning.js'
+import { ROLE_ENV, ROLE_NODE_ARGS, roleLaunch } from '../shared/role/process-tuning.js'
 
 const run = promisify(execFile)
 const tuning = fileURLToPath(new URL('../shared/role/process-tuning.ts', import.meta.url))
@@ -37,4 +37,10 @@ t.test("a role's process keeps its heap near what is live: bounded old-space gro
   const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`
   t.ok(tuned.oldPeak < untuned.oldPeak * 0.7, `old space peaks at ${mb(tuned.oldPeak)} tuned, ${mb(untuned.oldPeak)} with V8's defaults`)
   t.ok(tuned.newPeak <= 2 * 8 * 1048576, `young generation at most ${mb(tuned.newPeak)} (two 8 MB semi-spaces; ${mb(untuned.newPeak)} with V8's defaults)`)
+})
+
+t.test('a role-like process starts with the entry, the role flags, extra flags, then its own arguments, and the glibc settings under its environment', async t => {
+  const launch = roleLaunch({ file: '/p/main.ts', execArgv: ['--import=tsx'] }, ['gateway', '--home', '/h'], { PATH: '/bin', MALLOC_ARENA_MAX: '4' }, ['--cpu-prof'])
+  t.same(launch.args, ['--import=tsx', ...ROLE_NODE_ARGS, '--cpu-prof', '/p/main.ts', 'gateway', '--home', '/h'])
+  t.same(launch.env, { ...ROLE_ENV, PATH: '/bin', MALLOC_ARENA_MAX: '4' }, 'what the caller sets wins over the defaults')
 })

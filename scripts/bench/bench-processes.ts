@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { NodeRole } from '../../shared/mesh/topic.js'
 import { PACKAGE_ROOT, programEntry } from '../../shared/paths.js'
-import { ROLE_ENV, ROLE_NODE_ARGS } from '../../shared/role/process-tuning.js'
+import { roleLaunch } from '../../shared/role/process-tuning.js'
 
 /** Roles (and other named children, e.g. proxy) to run under --cpu-prof (comma-separated); profiles go to BENCH_PROFILE_DIR or the cwd. */
 const PROFILED = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean))
@@ -31,11 +31,12 @@ export class BenchProcesses {
 
   /** `script` without extension: compiled, it runs from dist/ without tsx. */
   spawn (script: string, args: string[], profile = false, role = false): ChildProcess {
-    const { file, execArgv } = programEntry(script)
+    const entry = programEntry(script)
     const profiling = profile ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR ?? process.cwd()] : []
-    const nodeArgs = role ? ROLE_NODE_ARGS : []
-    const env = role ? { ...ROLE_ENV, ...this.env } : this.env
-    const child = spawn(process.execPath, [...profiling, ...execArgv, ...nodeArgs, file, ...args], { cwd: PACKAGE_ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] })
+    const launch = role
+      ? roleLaunch(entry, args, this.env, profiling)
+      : { args: [...entry.execArgv, ...profiling, entry.file, ...args], env: this.env }
+    const child = spawn(process.execPath, launch.args, { cwd: PACKAGE_ROOT, env: launch.env, stdio: ['ignore', 'ignore', 'inherit'] })
     this.children.push(child)
     return child
   }

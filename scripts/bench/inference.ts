@@ -12,7 +12,7 @@ import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
 import { BUNDLED_MODEL } from '../../services/inference/backends/create-backends.js'
 import { programEntry } from '../../shared/paths.js'
-import { ROLE_ENV, ROLE_NODE_ARGS } from '../../shared/role/process-tuning.js'
+import { roleLaunch } from '../../shared/role/process-tuning.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
@@ -47,10 +47,10 @@ async function directRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS, clear = fal
 const bootstrap = await startLocalBootstrap()
 const dataDir = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-inference-'))
 const boot = bootstrap.bootstrap.map(b => `${b.host}:${b.port}`).join(',')
-const entry = programEntry('services/main')
-const child = spawn(process.execPath, [...entry.execArgv, ...ROLE_NODE_ARGS, entry.file, 'inference',
+const workerLaunch = roleLaunch(programEntry('services/main'), ['inference',
   '--bootstrap', boot, '--network', 'bench-inference', '--data-dir', dataDir, '--log-level', 'warn',
-  '--llama-model', BUNDLED_MODEL, '--llama-threads', '1', '--no-cache', '--max-tokens', String(MAX_TOKENS)], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...ROLE_ENV, ...process.env } })
+  '--llama-model', BUNDLED_MODEL, '--llama-threads', '1', '--no-cache', '--max-tokens', String(MAX_TOKENS)], process.env)
+const child = spawn(process.execPath, workerLaunch.args, { stdio: ['ignore', 'inherit', 'inherit'], env: workerLaunch.env })
 const client = new MeshClient({ network: { name: 'bench-inference' }, bootstrap: bootstrap.bootstrap, refreshIntervalMs: 500 })
 const [peer] = await client.discovery.waitFor('inference', { timeoutMs: 60_000 })
 const worker = client.client(peer.publicKey)

@@ -23,6 +23,15 @@ export const ROLE_NODE_ARGS: readonly string[] = [`--max-semi-space-size=${MAX_S
  */
 export const ROLE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '131072' }
 
+/**
+ * Node's arguments and environment for a process that runs like a role (a role itself, or the soak's
+ * model baseline): the program entry (dist/ or tsx), ROLE_NODE_ARGS, any extra node flags, then the
+ * program's own arguments; ROLE_ENV under the given environment.
+ */
+export function roleLaunch (entry: { file: string, execArgv: string[] }, args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): { args: string[], env: NodeJS.ProcessEnv } {
+  return { args: [...entry.execArgv, ...ROLE_NODE_ARGS, ...nodeArgs, entry.file, ...args], env: { ...ROLE_ENV, ...env } }
+}
+
 /** Bounds old-space growth in this process; V8 reads this flag whenever it sets its next limit, so it holds however the process started. */
 export function limitHeapGrowth (): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
