@@ -1,11 +1,12 @@
 // The model's own cost at the soak's rate: node-llama-cpp alone, in a process of its own, runs the
 // generation each soak request asks the worker for, `--rps` times a second, on the bundled model
-// with the devnet worker's settings (2,048-token context, one thread, one sequence). The soak reads
+// with the devnet worker's settings (2,048-token context, one thread, one sequence) and a role's heap limits. The soak reads
 // its CPU from /proc beside the nodes', so the inference node's figure can be told apart from the
 // model's work it was asked to do.
 import { Command } from 'commander'
 import { getLlama, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp'
 import { BUNDLED_MODEL } from '../services/inference/backends/create-backends.js'
+import { limitHeapGrowth } from '../shared/role/process-tuning.js'
 import { SOAK_GENERATION } from './soak-generation.js'
 
 const opts = new Command('soak-model-baseline')
@@ -13,13 +14,13 @@ const opts = new Command('soak-model-baseline')
   .parse()
   .opts<{ rps: number }>()
 
+limitHeapGrowth()
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
 const model = await llama.loadModel({ modelPath: BUNDLED_MODEL, gpuLayers: 0 })
 const context = await model.createContext({ contextSize: Math.min(2048, model.trainContextSize), sequences: 1, threads: 1 })
 const sequence = context.getSequence()
 let running = true
 process.once('SIGTERM', () => { running = false })
-console.log('ready')
 while (running) {
   const completion = new LlamaCompletion({ contextSequence: sequence })
   await completion.generateCompletion(SOAK_GENERATION.prompt, { maxTokens: SOAK_GENERATION.maxTokens, temperature: SOAK_GENERATION.temperature })
