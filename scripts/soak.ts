@@ -1,7 +1,7 @@
 // `npm run soak -- --minutes N [--rps 1]`: runs a devnet for N minutes, samples every node's CPU,
 // RSS and heap-after-GC from the metrics node's /metrics (and the devnet process itself from /proc),
 // prints a table and exits 1 when a node breaks a bound. Run it under ../shared/tools/offline.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,9 +28,13 @@ const opts = program.opts<{ minutes: number, interval: number, warmup: number, r
 const home = mkdtempSync(join(tmpdir(), 'hyperinfer-soak-'))
 const metricsPort = await freeUdpPort()
 const compiled = !opts.source && existsSync(join(PACKAGE_ROOT, 'dist', 'scripts', 'devnet.js'))
-const entry = compiled ? [join(PACKAGE_ROOT, 'dist', 'scripts', 'devnet.js')] : ['--import=tsx', join(PACKAGE_ROOT, 'scripts', 'devnet.ts')]
+/** A script of scripts/ as the soak runs it: from dist/ when built, else through tsx. */
+const soakProgram = (name: string): { file: string, execArgv: string[] } => compiled
+  ? { file: join(PACKAGE_ROOT, 'dist', 'scripts', `${name}.js`), execArgv: [] }
+  : { file: join(PACKAGE_ROOT, 'scripts', `${name}.ts`), execArgv: ['--import=tsx'] }
+const devnetEntry = soakProgram('devnet')
 console.log(`soak: devnet from ${compiled ? 'dist/' : 'source (tsx)'}, data in ${home}, ${opts.minutes} min, sample every ${opts.interval} s, ${opts.rps} req/s`)
-const devnet = spawn(process.execPath, entry, {
+const devnet = spawn(process.execPath, [...devnetEntry.execArgv, devnetEntry.file], {
   cwd: PACKAGE_ROOT,
   // config/soak.json: the soak's user may send a request a second for an hour (the default plan allows 100 an hour).
   env: { ...process.env, HYPERINFER_ENV: process.env.HYPERINFER_ENV ?? 'soak', HYPERINFER_HOME: home, METRICS_PORT: String(metricsPort), WEB_SERVICE_PORT: String(metricsPort + 1), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
@@ -38,12 +42,12 @@ const devnet = spawn(process.execPath, entry, {
 })
 // With load, the model's own work for the same requests runs beside the mesh (a process like a role's), so the
 // inference node is judged on what it adds to the generations it was asked for.
-const baselineLaunch = roleLaunch(compiled
-  ? { file: join(PACKAGE_ROOT, 'dist', 'scripts', 'soak-model-baseline.js'), execArgv: [] }
-  : { file: join(PACKAGE_ROOT, 'scripts', 'soak-model-baseline.ts'), execArgv: ['--import=tsx'] }, ['--rps', String(opts.rps)], process.env)
-const baseline = opts.rps > 0
-  ? spawn(process.execPath, baselineLaunch.args, { cwd: PACKAGE_ROOT, env: baselineLaunch.env, stdio: ['ignore', 'ignore', 'inherit'] })
-  : null
+const baseline = opts.rps > 0 ? spawnBaseline() : null
+
+function spawnBaseline (): ChildProcess {
+  const launch = roleLaunch(soakProgram('soak-model-baseline'), ['--rps', String(opts.rps)], process.env)
+  return spawn(process.execPath, launch.args, { cwd: PACKAGE_ROOT, env: launch.env, stdio: ['ignore', 'ignore', 'inherit'] })
+}
 let output = ''
 devnet.stdout.on('data', chunk => {
   output += String(chunk)
