@@ -1,5 +1,6 @@
 import { followRegistry } from '../../shared/accounts/node-access.js'
 import type { InferenceHealthDetails } from '../../shared/schemas/health-details.js'
+import { allowedCpus, pinToCpus } from '../../shared/role/cpu-affinity.js'
 import { defineRole, type StartedRole, type StartOptions } from '../../shared/role/define-role.js'
 import { startRole } from '../../shared/role/start-role.js'
 import { inferenceMethods } from './api.js'
@@ -32,6 +33,7 @@ export const inferenceRole = defineRole<'inference', InferenceHandles, Inference
       cmd
         .option('--llama-model <path>', 'a GGUF file, or a directory of them, to serve with node-llama-cpp; env INFERENCE_LLAMA_MODEL')
         .option('--llama-threads <n>', 'CPU threads per llama context (default 1); env INFERENCE_LLAMA_THREADS', int)
+        .option('--cpus <list>', 'pin this worker to these CPUs (Linux), e.g. 3 or 2-3: a one-thread model generates faster when its threads share a core; env INFERENCE_CPUS')
         .option('--ollama-url <url>', 'front the Ollama server at this URL; env OLLAMA_URL')
         .option('--openai-base-url <url>', 'front this OpenAI-compatible API (key from env OPENAI_API_KEY); env OPENAI_BASE_URL')
         .option('--openai-model <names>', 'comma-separated models to serve from that API (default: its /v1/models); env OPENAI_MODELS', list)
@@ -43,6 +45,7 @@ export const inferenceRole = defineRole<'inference', InferenceHandles, Inference
     toConfig: flags => ({
       'inference.llamaModel': flags.llamaModel,
       'inference.llamaThreads': flags.llamaThreads,
+      'inference.cpus': flags.cpus,
       'inference.ollamaUrl': flags.ollamaUrl,
       'inference.openaiBaseUrl': flags.openaiBaseUrl,
       'inference.openaiModels': flags.openaiModel,
@@ -55,6 +58,10 @@ export const inferenceRole = defineRole<'inference', InferenceHandles, Inference
   // Workers say it their own way: with the approve-worker command, repeated until approved.
   approvalNotice: logApprovalState,
   async build (node, config, options) {
+    if (config.cpus !== undefined) {
+      await pinToCpus(process.pid, config.cpus)
+      node.log.info({ cpus: await allowedCpus() }, 'pinned to CPUs')
+    }
     const backends = options.backends ?? await createBackendSlots(config, node.log, options.env)
     const worker = new InferenceWorker({ backends, cache: config.cache, metrics: node.metrics, log: node.log })
     try {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { EnvOverrides } from './env.js'
+import { cpuList } from '../role/cpu-affinity.js'
 
 const upstreamName = z.string().min(1).max(256)
 const backendName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/)
@@ -78,6 +79,8 @@ export const inferenceSection = z.strictObject({
   openaiBaseUrl: z.url().optional(),
   openaiModels: z.array(upstreamName).optional(),
   llamaThreads: z.number().int().min(1).max(256).default(1),
+  /** CPUs the worker's process is pinned to (Linux), e.g. `3` or `2-3`; unset, the kernel places its threads. */
+  cpus: cpuList.optional(),
   /** Generations running at once per backend. */
   concurrency: z.number().int().min(1).max(4096).default(1),
   /** Requests waiting per backend beyond those running; more are answered BUSY. */
@@ -99,6 +102,7 @@ export type InferenceConfig = z.infer<typeof inferenceSection>
 export const inferenceEnv: EnvOverrides = {
   INFERENCE_LLAMA_MODEL: { path: 'inference.llamaModel', parse: 'string' },
   INFERENCE_LLAMA_THREADS: { path: 'inference.llamaThreads', parse: 'number' },
+  INFERENCE_CPUS: { path: 'inference.cpus', parse: 'string' },
   OLLAMA_URL: { path: 'inference.ollamaUrl', parse: 'string' },
   OPENAI_BASE_URL: { path: 'inference.openaiBaseUrl', parse: 'string' },
   OPENAI_MODELS: { path: 'inference.openaiModels', parse: 'list' },
