@@ -1,47 +1,59 @@
 // npm run bench:inference — stories260K tokens/s and time to first token: node-llama-cpp called directly
-// (in this process) vs through a worker's inference.run RPC (the worker in a child process, found by
-// discovery on a local bootstrap, called with a MeshClient). Rounds alternate so both see the same machine;
-// the goal (>= 95% of direct tokens/s) must hold in each of BENCH_RUNS runs (default 3) of BENCH_ROUNDS rounds (default 3).
-import { spawn } from 'node:child_process'
+// (in a process of its own, launched like a role) vs through a worker's inference.run RPC (the worker in a
+// child process, found by discovery on a local bootstrap, called with a MeshClient). Rounds alternate so
+// both see the same machine; the goal (>= 95% of direct tokens/s) must hold in each of BENCH_RUNS runs
+// (default 3) of BENCH_ROUNDS rounds (default 3).
+//
+// Both generating processes run on the same CPU (the worker pinned with its own --cpus), each with that
+// CPU to itself while it generates (the other waits on the rest), and this process (bootstrap, client) on
+// the others. node-llama-cpp hands every token between its JS thread and a compute thread; left to the
+// kernel, how it spread the two over a 2-vCPU VM's cores moved either side's tokens/s by 15-30% from one
+// run to the next, more than the mesh costs. BENCH_CPU=none leaves every process unpinned.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { getLlama, LlamaCompletion } from 'node-llama-cpp'
+import { once } from 'node:events'
 import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
 import { BUNDLED_MODEL } from '../../services/inference/backends/create-backends.js'
 import { programEntry } from '../../shared/paths.js'
+import { allowedCpus, pinToCpus } from '../../shared/role/cpu-affinity.js'
 import { roleLaunch } from '../../shared/role/process-tuning.js'
+import type { DirectRequest, DirectRun as Run } from './llama-direct.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 256)
 const PROMPT = 'Once upon a time'
-const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP ?? 8)
+const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP ?? 20)
 
-interface Run { tokens: number, seconds: number, ttftMs: number }
-
-const llama = await getLlama({ gpu: false, build: 'never' })
-const model = await llama.loadModel({ modelPath: BUNDLED_MODEL })
-const context = await model.createContext({ contextSize: 2048, threads: 1 })
-const sequence = context.getSequence()
-
-// Not cleared between runs unless asked: the worker keeps its sequence's state too, so both evaluate the same tokens.
-async function directRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS, clear = false } = {}): Promise<Run> {
-  if (clear) await sequence.clearHistory()
-  const completion = new LlamaCompletion({ contextSequence: sequence })
-  const started = performance.now()
-  let ttftMs = -1
-  let tokens = 0
-  await completion.generateCompletion(prompt, {
-    maxTokens,
-    temperature: 0,
-    onToken: t => { tokens += t.length },
-    onTextChunk: () => { if (ttftMs < 0) ttftMs = performance.now() - started }
+/** The CPU both generating processes run on, and the CPUs left to this process; null: nothing pinned. */
+function cpuPlan (allowed: string): { generation: string, rest: string } | null {
+  if (process.env.BENCH_CPU === 'none') return null
+  const cpus = allowed.split(',').flatMap(range => {
+    const [from, to = from] = range.split('-').map(Number)
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i)
   })
-  completion.dispose({ disposeSequence: false })
-  return { tokens, seconds: (performance.now() - started) / 1000, ttftMs }
+  if (cpus.length < 2) return null
+  return { generation: String(cpus[cpus.length - 1]), rest: cpus.slice(0, -1).join(',') }
+}
+const plan = cpuPlan(await allowedCpus())
+if (plan) await pinToCpus(process.pid, plan.rest)
+const pinning = plan ? ['--cpus', plan.generation] : []
+
+const baselineLaunch = roleLaunch(programEntry('scripts/bench/llama-direct'), plan ? [plan.generation] : [], process.env)
+const baseline = spawn(process.execPath, baselineLaunch.args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: baselineLaunch.env })
+const [baselineReady] = await once(baseline, 'message') as [unknown]
+if (baselineReady !== 'ready') throw new Error(`the direct baseline did not start: ${JSON.stringify(baselineReady)}`)
+
+async function directRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS, clear = false } = {}): Promise<Run> {
+  await giveGenerationCpu(baseline, child)
+  baseline.send({ prompt, maxTokens, clear } satisfies DirectRequest)
+  const [reply] = await once(baseline, 'message') as [Run | { error: string }]
+  if ('error' in reply) throw new Error(`direct generation failed: ${reply.error}`)
+  return reply
 }
 
 const bootstrap = await startLocalBootstrap()
@@ -49,24 +61,33 @@ const dataDir = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-inference-'))
 const boot = bootstrap.bootstrap.map(b => `${b.host}:${b.port}`).join(',')
 const workerLaunch = roleLaunch(programEntry('services/main'), ['inference',
   '--bootstrap', boot, '--network', 'bench-inference', '--data-dir', dataDir, '--log-level', 'warn',
-  '--llama-model', BUNDLED_MODEL, '--llama-threads', '1', '--no-cache', '--max-tokens', String(MAX_TOKENS)], process.env)
+  '--llama-model', BUNDLED_MODEL, '--llama-threads', '1', '--no-cache', '--max-tokens', String(MAX_TOKENS), ...pinning], process.env)
 const child = spawn(process.execPath, workerLaunch.args, { stdio: ['ignore', 'inherit', 'inherit'], env: workerLaunch.env })
 const client = new MeshClient({ network: { name: 'bench-inference' }, bootstrap: bootstrap.bootstrap, refreshIntervalMs: 500 })
 const [peer] = await client.discovery.waitFor('inference', { timeoutMs: 60_000 })
 const worker = client.client(peer.publicKey)
 
+/** The side about to generate gets the generation CPU to itself; the other waits on the rest (its GC and timers too). */
+async function giveGenerationCpu (generating: ChildProcess, waiting: ChildProcess): Promise<void> {
+  if (!plan) return
+  await pinToCpus(waiting.pid as number, plan.rest)
+  await pinToCpus(generating.pid as number, plan.generation)
+}
+
 async function rpcRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS } = {}): Promise<Run> {
+  await giveGenerationCpu(child, baseline)
   const started = performance.now()
   let ttftMs = -1
   const stream = worker.stream(inferenceRun, { model: 'stories260K', prompt, maxTokens, temperature: 0 })
   for await (const _ of stream) if (ttftMs < 0) ttftMs = performance.now() - started
   const final = await stream.result
   if (final.cached) throw new Error('the worker answered from its cache: the bench needs --no-cache')
-  return { tokens: final.usage.completionTokens, seconds: (performance.now() - started) / 1000, ttftMs }
+  return { tokens: final.usage.completionTokens, promptTokens: final.usage.promptTokens, seconds: (performance.now() - started) / 1000, ttftMs }
 }
 
-// node-llama-cpp takes a few generations to reach its steady speed (measured: 222, 175, 230, 168, 173
-// ms for the first five 256-token runs, then 135-147 ms), in this process and in the worker alike.
+// node-llama-cpp takes a few generations to reach its steady speed (measured: 211, 205, 299, 190, 153 ms
+// for the first five 256-token runs, then 120-130 ms), directly and in the worker alike, and pinned to
+// one CPU there was one slow round more (200-218 ms) near the 13th.
 for (let i = 0; i < WARMUP_ROUNDS; i++) {
   await directRun()
   await rpcRun()
@@ -78,7 +99,8 @@ const summary = (runs: Run[]): { tps: number, ttft: number, tokens: number } => 
   ttft: median(runs.map(r => r.ttftMs)),
   tokens: runs.reduce((n, r) => n + r.tokens, 0)
 })
-console.log(`bench:inference — stories260K, "${PROMPT}", greedy, ${MAX_TOKENS} tokens, ${RUNS} runs of ${ROUNDS} alternating rounds, 1 thread`)
+console.log(`bench:inference — stories260K, "${PROMPT}", greedy, ${MAX_TOKENS} tokens, ${RUNS} runs of ${ROUNDS} alternating rounds, 1 thread, ` +
+  (plan ? `direct and worker pinned to CPU ${plan.generation}, bootstrap and client to ${plan.rest}` : 'nothing pinned'))
 const ratios: number[] = []
 for (let run = 1; run <= RUNS; run++) {
   const direct: Run[] = []
@@ -91,7 +113,7 @@ for (let run = 1; run <= RUNS; run++) {
   const r = summary(rpc)
   ratios.push(r.tps / d.tps)
   console.log(`run ${run}`)
-  console.log(`  node-llama-cpp direct        ${d.tps.toFixed(0).padStart(6)} tokens/s  time to first token p50 ${d.ttft.toFixed(2)} ms  (${d.tokens} tokens)`)
+  console.log(`  node-llama-cpp, own process  ${d.tps.toFixed(0).padStart(6)} tokens/s  time to first token p50 ${d.ttft.toFixed(2)} ms  (${d.tokens} tokens)`)
   console.log(`  worker RPC, other process    ${r.tps.toFixed(0).padStart(6)} tokens/s  time to first token p50 ${r.ttft.toFixed(2)} ms  (${r.tokens} tokens)`)
   console.log(`  -> the worker keeps ${(100 * r.tps / d.tps).toFixed(1)}% of direct throughput; first token +${(r.ttft - d.ttft).toFixed(2)} ms`)
 }
@@ -101,12 +123,12 @@ for (let run = 1; run <= RUNS; run++) {
 const SHARED = 'Lily and her friend Ben went to the park to play on the swings and eat apples. '.repeat(12)
 const cleared: number[] = []
 const kept: number[] = []
+const prefixTokens = (await directRun({ prompt: SHARED, maxTokens: 1, clear: true })).promptTokens
 for (let i = 0; i < 10; i++) {
   const prompt = `${SHARED}Then question ${i} was`
   cleared.push((await directRun({ prompt, maxTokens: 4, clear: true })).ttftMs)
   kept.push((await rpcRun({ prompt, maxTokens: 4 })).ttftMs)
 }
-const prefixTokens = model.tokenize(SHARED).length
 console.log(`shared prefix of ${prefixTokens} tokens, 10 prompts that differ after it: time to first token p50 ` +
   `${median(cleared).toFixed(2)} ms direct on a cleared sequence, ${median(kept).toFixed(2)} ms through the worker ` +
   `(${(median(cleared) / median(kept)).toFixed(1)}x faster)`)
@@ -115,8 +137,7 @@ console.log(`goal: >= 95% of direct node-llama-cpp tokens/s in each of ${RUNS} r
 
 await client.close()
 child.kill('SIGTERM')
-await new Promise(resolve => child.once('exit', resolve))
-await context.dispose()
-await model.dispose()
+baseline.disconnect()
+await Promise.all([once(child, 'exit'), once(baseline, 'exit')])
 await bootstrap.close()
 rmSync(dataDir, { recursive: true, force: true })
