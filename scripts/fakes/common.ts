@@ -7,8 +7,8 @@ export type FakeMode =
   | { kind: 'status', status: number, message?: string, retryAfter?: string }
   /** Stream this many chunks, then destroy the connection without an ending. */
   | { kind: 'cut', afterChunks: number }
-  /** Accept the request and never answer. */
-  | { kind: 'hang' }
+  /** Accept the request and never answer (only requests to `paths`, when given). */
+  | { kind: 'hang', paths?: string[] }
 
 export interface FakeOptions {
   /** Models the fake serves; others get 404. */
@@ -87,7 +87,8 @@ export async function startFake (options: FakeOptions, route: Handler): Promise<
     }
   }
   const server: Server = createServer((req, res) => {
-    if (fake.mode?.kind === 'hang') {
+    const mode = fake.mode
+    if (mode?.kind === 'hang' && (mode.paths === undefined || mode.paths.includes(new URL(req.url ?? '/', 'http://x').pathname))) {
       hanging.add(res)
       res.on('close', () => hanging.delete(res))
       req.resume()

@@ -183,8 +183,12 @@ export class InferenceWorker {
     }
   }
 
+  /**
+   * A request is served from the catalog it finds; a stale one is refreshed beside it, so no request
+   * waits for an upstream's model list. Only a model the catalog lacks waits for a fresh one.
+   */
   private async resolve (model: string): Promise<Served> {
-    await this.refreshIfStale()
+    if (this.isStale()) this.refresh().catch(() => {})
     let served = this.catalog.get(model)
     if (!served) {
       await this.refresh()
@@ -200,7 +204,11 @@ export class InferenceWorker {
   }
 
   private async refreshIfStale (): Promise<void> {
-    if (performance.now() - this.catalogAt > (this.opts.catalogTtlMs ?? 10_000)) await this.refresh()
+    if (this.isStale()) await this.refresh()
+  }
+
+  private isStale (): boolean {
+    return performance.now() - this.catalogAt > (this.opts.catalogTtlMs ?? 10_000)
   }
 
   private refresh (): Promise<void> {
