@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { loadConfig } from '../shared/config/load-config.js'
 import { MeshClient } from '../shared/mesh/mesh-client.js'
 import { allowedCpus, pinToCpus } from '../shared/role/cpu-affinity.js'
-import { inferenceModels } from '../shared/schemas/inference.js'
+import { inferenceModels, inferenceRun } from '../shared/schemas/inference.js'
 import { createTestMesh } from './helpers/mesh.js'
 import { BUNDLED_MODEL } from './helpers/platform.js'
 import { spawnRole } from './helpers/processes.js'
@@ -58,8 +58,11 @@ t.test('every thread of a process, and those it starts later, run on the CPUs it
 t.test('a CPU list that is malformed or names no CPU of this machine is a coded error', async t => {
   await t.rejects(pinToCpus(process.pid, 'all'), { code: 'INVALID_ARGUMENT', message: /invalid CPU list "all"/ })
   await t.rejects(pinToCpus(process.pid, '4000'), { code: 'INVALID_ARGUMENT', message: /cannot pin process \d+ to CPUs 4000: .+/ })
+  await t.rejects(pinToCpus(process.pid, '3-1'), { code: 'INVALID_ARGUMENT', message: /low to high/ })
+  await t.rejects(pinToCpus(2 ** 22 + 1, '0'), { code: 'NOT_FOUND' }, 'a process that does not exist')
   t.throws(() => loadConfig({ env: { INFERENCE_CPUS: '1;2' } }), { code: 'INVALID_ARGUMENT' }, 'refused in config')
   t.equal(loadConfig({ env: { INFERENCE_CPUS: '0,2-3' } }).inference.cpus, '0,2-3')
+  t.equal(loadConfig({ env: {}, flags: { 'inference.cpus': 3 } }).inference.cpus, '3', 'a number in a JSON config')
   t.equal(loadConfig({ env: {} }).inference.cpus, undefined, 'unpinned unless asked')
 })
 
@@ -81,6 +84,8 @@ t.test('a worker started with --cpus runs every thread, the model\'s included, o
     return s !== null && s.models.length > 0 ? s : null
   }, { timeoutMs: 60_000 })
   t.same(status.models.map(m => m.name), ['stories260K'])
+  const generated = await client.client(peer.publicKey).stream(inferenceRun, { model: 'stories260K', prompt: 'Once', maxTokens: 4 }).result
+  t.equal(generated.usage.completionTokens, 4, 'it generates')
   const threads = await threadCpus(worker.child.pid as number)
   t.ok(threads.size > 1, `${threads.size} threads`)
   t.same([...new Set(threads.values())], [cpu], 'every thread on the CPU asked for')

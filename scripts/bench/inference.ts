@@ -6,9 +6,7 @@
 //
 // Both generating processes run on the same CPU (the worker pinned with its own --cpus), each with that
 // CPU to itself while it generates (the other waits on the rest), and this process (bootstrap, client) on
-// the others. node-llama-cpp hands every token between its JS thread and a compute thread; left to the
-// kernel, how it spread the two over a 2-vCPU VM's cores moved either side's tokens/s by 15-30% from one
-// run to the next, more than the mesh costs. BENCH_CPU=none leaves every process unpinned.
+// the others: both sides generate under the same conditions. BENCH_CPU=none leaves every process unpinned.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,7 +17,7 @@ import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
 import { BUNDLED_MODEL } from '../../services/inference/backends/create-backends.js'
 import { programEntry } from '../../shared/paths.js'
-import { allowedCpus, pinToCpus } from '../../shared/role/cpu-affinity.js'
+import { allowedCpus, expandCpuList, pinToCpus } from '../../shared/role/cpu-affinity.js'
 import { roleLaunch } from '../../shared/role/process-tuning.js'
 import type { DirectRequest, DirectRun as Run } from './llama-direct.js'
 
@@ -30,39 +28,60 @@ const PROMPT = 'Once upon a time'
 const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP ?? 20)
 
 /** The CPU both generating processes run on, and the CPUs left to this process; null: nothing pinned. */
-function cpuPlan (allowed: string): { generation: string, rest: string } | null {
-  if (process.env.BENCH_CPU === 'none') return null
-  const cpus = allowed.split(',').flatMap(range => {
-    const [from, to = from] = range.split('-').map(Number)
-    return Array.from({ length: to - from + 1 }, (_, i) => from + i)
-  })
+async function cpuPlan (): Promise<{ generation: string, rest: string } | null> {
+  if (process.env.BENCH_CPU === 'none' || process.platform !== 'linux') return null
+  const cpus = expandCpuList(await allowedCpus())
   if (cpus.length < 2) return null
   return { generation: String(cpus[cpus.length - 1]), rest: cpus.slice(0, -1).join(',') }
 }
-const plan = cpuPlan(await allowedCpus())
+
+/** The child's next IPC message; rejects if it exits first. */
+function nextMessage<T> (proc: ChildProcess, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: T): void => { proc.off('exit', onExit); resolve(message) }
+    const onExit = (code: number | null, signal: string | null): void => {
+      proc.off('message', onMessage)
+      reject(new Error(`${what} exited (${signal ?? code}) before it answered`))
+    }
+    proc.once('message', onMessage)
+    proc.once('exit', onExit)
+  })
+}
+
+const exited = (proc: ChildProcess): Promise<unknown> => proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : once(proc, 'exit')
+
+const plan = await cpuPlan()
 if (plan) await pinToCpus(process.pid, plan.rest)
 const pinning = plan ? ['--cpus', plan.generation] : []
 
 const baselineLaunch = roleLaunch(programEntry('scripts/bench/llama-direct'), plan ? [plan.generation] : [], process.env)
 const baseline = spawn(process.execPath, baselineLaunch.args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: baselineLaunch.env })
-const [baselineReady] = await once(baseline, 'message') as [unknown]
+const bootstrap = await startLocalBootstrap()
+const dataDir = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-inference-'))
+// on any way out, an error included: no child left running, no data left behind
+let workerProcess: ChildProcess | null = null
+process.once('exit', () => {
+  baseline.kill('SIGKILL')
+  workerProcess?.kill('SIGKILL')
+  rmSync(dataDir, { recursive: true, force: true })
+})
+const baselineReady = await nextMessage<unknown>(baseline, 'the direct baseline')
 if (baselineReady !== 'ready') throw new Error(`the direct baseline did not start: ${JSON.stringify(baselineReady)}`)
 
 async function directRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS, clear = false } = {}): Promise<Run> {
   await giveGenerationCpu(baseline, child)
   baseline.send({ prompt, maxTokens, clear } satisfies DirectRequest)
-  const [reply] = await once(baseline, 'message') as [Run | { error: string }]
+  const reply = await nextMessage<Run | { error: string }>(baseline, 'the direct baseline')
   if ('error' in reply) throw new Error(`direct generation failed: ${reply.error}`)
   return reply
 }
 
-const bootstrap = await startLocalBootstrap()
-const dataDir = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-inference-'))
 const boot = bootstrap.bootstrap.map(b => `${b.host}:${b.port}`).join(',')
 const workerLaunch = roleLaunch(programEntry('services/main'), ['inference',
   '--bootstrap', boot, '--network', 'bench-inference', '--data-dir', dataDir, '--log-level', 'warn',
   '--llama-model', BUNDLED_MODEL, '--llama-threads', '1', '--no-cache', '--max-tokens', String(MAX_TOKENS), ...pinning], process.env)
 const child = spawn(process.execPath, workerLaunch.args, { stdio: ['ignore', 'inherit', 'inherit'], env: workerLaunch.env })
+workerProcess = child
 const client = new MeshClient({ network: { name: 'bench-inference' }, bootstrap: bootstrap.bootstrap, refreshIntervalMs: 500 })
 const [peer] = await client.discovery.waitFor('inference', { timeoutMs: 60_000 })
 const worker = client.client(peer.publicKey)
@@ -138,6 +157,5 @@ console.log(`goal: >= 95% of direct node-llama-cpp tokens/s in each of ${RUNS} r
 await client.close()
 child.kill('SIGTERM')
 baseline.disconnect()
-await Promise.all([once(child, 'exit'), once(baseline, 'exit')])
+await Promise.all([exited(child), exited(baseline)])
 await bootstrap.close()
-rmSync(dataDir, { recursive: true, force: true })

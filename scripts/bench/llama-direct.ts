@@ -31,8 +31,9 @@ async function generate ({ prompt, maxTokens, clear }: DirectRequest): Promise<D
     onToken: t => { tokens += t.length },
     onTextChunk: () => { if (ttftMs < 0) ttftMs = performance.now() - started }
   })
+  const seconds = (performance.now() - started) / 1000
   completion.dispose({ disposeSequence: false })
-  return { tokens, promptTokens: model.tokenize(prompt).length, seconds: (performance.now() - started) / 1000, ttftMs }
+  return { tokens, promptTokens: model.tokenize(prompt).length, seconds, ttftMs }
 }
 
 process.on('message', (request: DirectRequest) => {

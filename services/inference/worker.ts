@@ -184,8 +184,9 @@ export class InferenceWorker {
   }
 
   /**
-   * A request is served from the catalog it finds; a stale one is refreshed beside it, so no request
-   * waits for an upstream's model list. Only a model the catalog lacks waits for a fresh one.
+   * A generation or embedding is served from the catalog it finds; a stale one is refreshed beside it,
+   * so none waits for an upstream's model list. Only a model the catalog lacks waits for a fresh one
+   * (model listings, inference.models, still wait for theirs).
    */
   private async resolve (model: string): Promise<Served> {
     if (this.isStale()) this.refresh().catch(() => {})
