@@ -1,17 +1,17 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startFakeOpenAI } from '../scripts/fakes/openai-server.js'
+import { OPENAI_FAKE_MODELS, startFakeOpenAI } from '../scripts/fakes/openai-server.js'
 import { OpenAIBackend } from '../services/inference/backends/openai.js'
 import { InferenceWorker } from '../services/inference/worker.js'
 import { createLogger } from '../shared/log.js'
 import { createRegistry, platformMetrics } from '../shared/metrics.js'
 import { until } from './helpers/until.js'
 
-t.test('a stale model catalog is refreshed beside requests: none waits for the upstream\'s model list', async t => {
-  const fake = await startFakeOpenAI()
+/** A worker on one OpenAI-compatible upstream that lists its models (none configured), its catalog stale after 1 ms. */
+async function workerOn (fakeUrl: string): Promise<InferenceWorker> {
   const log = createLogger('test', 'silent')
   const backend = new OpenAIBackend({
-    config: { type: 'openai', name: 'hosted', baseURL: `${fake.url}/v1`, apiKeyEnv: 'KEY', prefix: '' },
+    config: { type: 'openai', name: 'hosted', baseURL: `${fakeUrl}/v1`, apiKeyEnv: 'KEY', prefix: '' },
     timeouts: { firstByteMs: 60_000, idleMs: 30_000 },
     log,
     env: { KEY: 'sk-test' }
@@ -24,6 +24,12 @@ t.test('a stale model catalog is refreshed beside requests: none waits for the u
     catalogTtlMs: 1
   })
   await worker.start()
+  return worker
+}
+
+t.test('a stale model catalog is refreshed beside requests: none waits for the upstream\'s model list', async t => {
+  const fake = await startFakeOpenAI()
+  const worker = await workerOn(fake.url)
   t.teardown(async () => { await fake.close(); await worker.close() })
 
   // From now on /v1/models never answers; generations still do.
@@ -38,4 +44,19 @@ t.test('a stale model catalog is refreshed beside requests: none waits for the u
   t.ok(text.join('').length > 0, 'the answer streamed')
   await until('the refresh to be under way', () => fake.hangingNow === 1)
   t.equal(fake.hangingNow, 1, 'the catalog refresh started with the request is still waiting on /v1/models')
+})
+
+t.test('an upstream that does not answer its model list keeps its models in the catalog', async t => {
+  const fake = await startFakeOpenAI()
+  const worker = await workerOn(fake.url)
+  t.teardown(() => worker.close())
+  t.same(worker.modelNames, OPENAI_FAKE_MODELS)
+
+  await fake.close()
+  await sleep(5)
+  const listed = await worker.models()
+  t.same(listed.map(m => m.name), OPENAI_FAKE_MODELS, 'the failed listing changed nothing')
+  const generation = worker.run({ model: 'gpt-fake', prompt: 'hi', maxTokens: 4 }, new AbortController().signal, () => {})
+  const failure = await generation.next().then(() => null, (err: unknown) => err)
+  t.match(failure, { code: 'MODEL_UNAVAILABLE', message: /is unreachable/ }, 'a request reaches the backend and fails on the upstream, not as a model this worker does not serve')
 })

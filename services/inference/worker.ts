@@ -217,10 +217,15 @@ export class InferenceWorker {
     return this.refreshing
   }
 
+  /** A backend that does not answer keeps its previous entries: one failed listing must not take its models off the mesh. */
   private async buildCatalog (): Promise<void> {
-    const listed = await Promise.all(this.slots.map(async slot => ({ slot, models: await slot.backend.listModels().catch(() => []) })))
+    const listed = await Promise.all(this.slots.map(async slot => ({ slot, models: await slot.backend.listModels().catch(() => null) })))
     const catalog = new Map<string, Served>()
     for (const { slot, models } of listed) {
+      if (models === null) {
+        for (const [name, served] of this.catalog) if (served.slot === slot && !catalog.has(name)) catalog.set(name, served)
+        continue
+      }
       for (const m of models) {
         const name = slot.prefix + m.name
         if (catalog.has(name)) {

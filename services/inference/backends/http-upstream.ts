@@ -132,13 +132,18 @@ export async function logReachable (log: Logger, where: Record<string, unknown>,
 
 /**
  * The models an upstream backend lists: the configured names, else what the upstream lists, each
- * ready when `isReady` says so given the upstream's list (null when it did not answer).
+ * ready when `isReady` says so given the upstream's list (null when it did not answer). With no
+ * configured names, an upstream that does not answer is an error, not an empty list: the caller
+ * keeps what it knew.
  */
 export async function listUpstreamModels (configured: string[] | undefined, list: () => Promise<string[]>, isReady: (name: string, upstream: string[]) => boolean): Promise<BackendModel[]> {
   let upstream: string[] | null = null
   try {
     upstream = await list()
-  } catch { /* configured models stay listed, as unavailable */ }
+  } catch (err) {
+    // configured models stay listed, as unavailable
+    if (configured === undefined || configured.length === 0) throw err
+  }
   const names = configured !== undefined && configured.length > 0 ? configured : upstream ?? []
   return names.map(name => ({
     name,

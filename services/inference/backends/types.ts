@@ -35,6 +35,7 @@ export interface Backend {
   readonly name: string
   /** Connects or loads models; failures leave models listed as unavailable rather than throwing. */
   start (): Promise<void>
+  /** Rejects when the backend could not say what it serves (its upstream did not answer). */
   listModels (): Promise<BackendModel[]>
   generate (request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerationChunk, GenerateResult, void>
   embed? (model: string, input: string[], signal: AbortSignal): Promise<EmbedResult>
