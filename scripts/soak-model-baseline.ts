@@ -4,9 +4,8 @@
 // its CPU from /proc beside the nodes', so the inference node's figure can be told apart from the
 // model's work it was asked to do.
 import { Command } from 'commander'
-import { getLlama, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp'
-import { BUNDLED_MODEL } from '../services/inference/backends/create-backends.js'
-import { limitHeapGrowth } from '../shared/role/process-tuning.js'
+import { LlamaCompletion } from 'node-llama-cpp'
+import { loadModelAlone } from './model-alone.js'
 import { SOAK_GENERATION } from './soak-generation.js'
 
 const opts = new Command('soak-model-baseline')
@@ -14,11 +13,7 @@ const opts = new Command('soak-model-baseline')
   .parse()
   .opts<{ rps: number }>()
 
-limitHeapGrowth()
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
-const model = await llama.loadModel({ modelPath: BUNDLED_MODEL, gpuLayers: 0 })
-const context = await model.createContext({ contextSize: Math.min(2048, model.trainContextSize), sequences: 1, threads: 1 })
-const sequence = context.getSequence()
+const { sequence, dispose } = await loadModelAlone()
 let running = true
 process.once('SIGTERM', () => { running = false })
 while (running) {
@@ -27,5 +22,4 @@ while (running) {
   completion.dispose({ disposeSequence: false })
   await new Promise(resolve => setTimeout(resolve, 1000 / opts.rps))
 }
-await context.dispose()
-await model.dispose()
+await dispose()

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import { freeUdpPort } from '../shared/mesh/bootstrap.js'
-import { PACKAGE_ROOT } from '../shared/paths.js'
+import { PACKAGE_ROOT, programEntry } from '../shared/paths.js'
 import { roleLaunch } from '../shared/role/process-tuning.js'
 import { parseSamples, type Sample } from './soak-samples.js'
 import { runLoad } from './soak-load.js'
@@ -29,9 +29,7 @@ const home = mkdtempSync(join(tmpdir(), 'hyperinfer-soak-'))
 const metricsPort = await freeUdpPort()
 const compiled = !opts.source && existsSync(join(PACKAGE_ROOT, 'dist', 'scripts', 'devnet.js'))
 /** A script of scripts/ as the soak runs it: from dist/ when built, else through tsx. */
-const soakProgram = (name: string): { file: string, execArgv: string[] } => compiled
-  ? { file: join(PACKAGE_ROOT, 'dist', 'scripts', `${name}.js`), execArgv: [] }
-  : { file: join(PACKAGE_ROOT, 'scripts', `${name}.ts`), execArgv: ['--import=tsx'] }
+const soakProgram = (name: string): { file: string, execArgv: string[] } => programEntry(`scripts/${name}`, compiled)
 const devnetEntry = soakProgram('devnet')
 console.log(`soak: devnet from ${compiled ? 'dist/' : 'source (tsx)'}, data in ${home}, ${opts.minutes} min, sample every ${opts.interval} s, ${opts.rps} req/s`)
 const devnet = spawn(process.execPath, [...devnetEntry.execArgv, devnetEntry.file], {

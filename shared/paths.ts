@@ -22,9 +22,9 @@ export const CLI_BUNDLE = join(PACKAGE_ROOT, 'dist', 'cli', 'main.mjs')
 /** True when this code runs compiled (from dist/, or bundled as the CLI's .mjs): spawn siblings as .js, without tsx. */
 export const COMPILED = !import.meta.url.endsWith('.ts')
 
-/** A program of this package, e.g. `services/gateway/main`, as the file and node flags to run it with. */
-export function programEntry (path: string): { file: string, execArgv: string[] } {
-  return COMPILED
+/** A program of this package, e.g. `services/gateway/main`, as the file and node flags to run it with (by default compiled when this code is). */
+export function programEntry (path: string, compiled = COMPILED): { file: string, execArgv: string[] } {
+  return compiled
     ? { file: join(PACKAGE_ROOT, 'dist', `${path}.js`), execArgv: [] }
     : { file: join(PACKAGE_ROOT, `${path}.ts`), execArgv: ['--import=tsx'] }
 }

@@ -2,21 +2,16 @@
 // node flags and environment, the same CPU), with the worker's settings (2,048-token context, one thread, one
 // sequence). The bench sends it a generation over IPC; it answers with what it timed from its own call.
 // Its one argument, when given, is the CPU list it pins itself to before it loads the model, as the worker does with --cpus.
-import { getLlama, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp'
-import { BUNDLED_MODEL } from '../../services/inference/backends/create-backends.js'
+import { LlamaCompletion } from 'node-llama-cpp'
 import { pinToCpus } from '../../shared/role/cpu-affinity.js'
-import { limitHeapGrowth } from '../../shared/role/process-tuning.js'
+import { loadModelAlone } from '../model-alone.js'
 
 export interface DirectRequest { prompt: string, maxTokens: number, clear: boolean }
 export interface DirectRun { tokens: number, promptTokens: number, seconds: number, ttftMs: number }
 
-limitHeapGrowth()
 const cpus = process.argv[2]
 if (cpus !== undefined) await pinToCpus(process.pid, cpus)
-const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
-const model = await llama.loadModel({ modelPath: BUNDLED_MODEL, gpuLayers: 0 })
-const context = await model.createContext({ contextSize: Math.min(2048, model.trainContextSize), sequences: 1, threads: 1 })
-const sequence = context.getSequence()
+const { model, sequence, dispose } = await loadModelAlone()
 
 // Not cleared between runs unless asked: the worker keeps its sequence's state too, so both evaluate the same tokens.
 async function generate ({ prompt, maxTokens, clear }: DirectRequest): Promise<DirectRun> {
@@ -40,6 +35,6 @@ process.on('message', (request: DirectRequest) => {
   generate(request).then(run => process.send?.(run), err => process.send?.({ error: String(err) }))
 })
 process.once('disconnect', () => {
-  void context.dispose().then(() => model.dispose()).finally(() => process.exit(0))
+  void dispose().finally(() => process.exit(0))
 })
 process.send?.('ready')

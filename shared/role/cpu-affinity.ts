@@ -9,17 +9,22 @@ const run = promisify(execFile)
 
 const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/
 
+/** The [first, last] CPU of each range of a list such as `0-3,8`. */
+function ranges (list: string): Array<[number, number]> {
+  return list.split(',').filter(Boolean).map(range => {
+    const [from, to = from] = range.split('-').map(Number)
+    return [from, to]
+  })
+}
+
 /** A CPU list as Linux writes it (`2`, `0-3`, `0,2-3`; a number in a JSON config): what taskset and /proc/PID/status use. */
 export const cpuList = z.union([z.number().int().min(0).transform(String), z.string()])
   .refine(list => CPU_LIST.test(list), 'a CPU list such as 2, 0-3 or 0,2-3')
-  .refine(list => list.split(',').every(range => { const [from, to = from] = range.split('-').map(Number); return from <= to }), 'a range runs from low to high, e.g. 2-3')
+  .refine(list => ranges(list).every(([from, to]) => from <= to), 'a range runs from low to high, e.g. 2-3')
 
 /** The CPU numbers of a list such as `0-3,8`. */
 export function expandCpuList (list: string): number[] {
-  return list.split(',').filter(Boolean).flatMap(range => {
-    const [from, to = from] = range.split('-').map(Number)
-    return Array.from({ length: to - from + 1 }, (_, i) => from + i)
-  })
+  return ranges(list).flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i))
 }
 
 /**
