@@ -15,6 +15,12 @@ export function profiled (name: string): boolean {
   return PROFILED.has(name)
 }
 
+/** A signal to a benchmark (Ctrl-C, a CI timeout, kill) exits through its 'exit' handlers, which stop its children. */
+export function exitOnSignals (): void {
+  process.once('SIGINT', () => process.exit(130))
+  process.once('SIGTERM', () => process.exit(143))
+}
+
 /** The child processes of one benchmark (roles, fakes, the CLI), in one temp home, stopped together. */
 export class BenchProcesses {
   readonly home: string
@@ -27,6 +33,12 @@ export class BenchProcesses {
     this.network = network
     // The CLI's session goes in the bench's home too, never in the user's.
     this.env = { ...process.env, HYPERINFER_ENV: 'bench', OPENAI_API_KEY: 'sk-bench', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', HYPERINFER_CONFIG_DIR: this.home, ...env }
+    // However the benchmark ends, an error or a signal included, no child is left running and no data left behind.
+    exitOnSignals()
+    process.once('exit', () => {
+      for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      rmSync(this.home, { recursive: true, force: true })
+    })
   }
 
   /** `script` without extension: compiled, it runs from dist/ without tsx. */

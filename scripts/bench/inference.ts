@@ -16,6 +16,7 @@ import { startLocalBootstrap } from '../../shared/mesh/bootstrap.js'
 import { MeshClient } from '../../shared/mesh/mesh-client.js'
 import { inferenceRun } from '../../shared/schemas/inference.js'
 import { BUNDLED_MODEL } from '../../services/inference/backends/create-backends.js'
+import { exitOnSignals } from './bench-processes.js'
 import { programEntry } from '../../shared/paths.js'
 import { allowedCpus, expandCpuList, pinToCpus } from '../../shared/role/cpu-affinity.js'
 import { roleLaunch } from '../../shared/role/process-tuning.js'
@@ -58,8 +59,9 @@ const baselineLaunch = roleLaunch(programEntry('scripts/bench/llama-direct'), pl
 const baseline = spawn(process.execPath, baselineLaunch.args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: baselineLaunch.env })
 const bootstrap = await startLocalBootstrap()
 const dataDir = mkdtempSync(join(tmpdir(), 'hyperinfer-bench-inference-'))
-// on any way out, an error included: no child left running, no data left behind
+// on any way out, an error or a signal included: no child left running, no data left behind
 let workerProcess: ChildProcess | null = null
+exitOnSignals()
 process.once('exit', () => {
   baseline.kill('SIGKILL')
   workerProcess?.kill('SIGKILL')
