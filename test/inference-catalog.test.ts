@@ -60,3 +60,18 @@ t.test('an upstream that does not answer its model list keeps its models in the 
   const failure = await generation.next().then(() => null, (err: unknown) => err)
   t.match(failure, { code: 'MODEL_UNAVAILABLE', message: /is unreachable/ }, 'a request reaches the backend and fails on the upstream, not as a model this worker does not serve')
 })
+
+t.test('a request for a model not in the catalog stops waiting for a fresh model list when its caller cancels', async t => {
+  const fake = await startFakeOpenAI()
+  const worker = await workerOn(fake.url)
+  t.teardown(async () => { await fake.close(); await worker.close() })
+
+  fake.mode = { kind: 'hang', paths: ['/v1/models'] }
+  const caller = new AbortController()
+  const generation = worker.run({ model: 'not-listed-yet', prompt: 'hi', maxTokens: 4 }, caller.signal, () => {})
+  const failure = generation.next().then(() => null, (err: unknown) => err)
+  await until('the refresh to be under way', () => fake.hangingNow === 1)
+  caller.abort()
+  t.match(await failure, { code: 'CANCELLED' }, 'the caller is answered at once, not after the 60-s first-byte timeout')
+  t.equal(fake.hangingNow, 1, 'the listing itself goes on, for the next requests')
+})

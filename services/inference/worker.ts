@@ -101,7 +101,7 @@ export class InferenceWorker {
   }
 
   async * run (request: RunRequest, signal: AbortSignal, setModel: (model: string) => void): AsyncGenerator<{ text: string }, RunResponse, void> {
-    const served = await this.resolve(request.model)
+    const served = await this.resolve(request.model, signal)
     setModel(request.model)
     const { slot } = served
     const backend = slot.backend
@@ -170,7 +170,7 @@ export class InferenceWorker {
   }
 
   async embed (model: string, input: string[], signal: AbortSignal): Promise<{ model: string, backend: string, embeddings: number[][], usage: { promptTokens: number, totalTokens: number } }> {
-    const served = await this.resolve(model)
+    const served = await this.resolve(model, signal)
     const { backend, limiter } = served.slot
     if (!backend.embed) throw new HyperinferError('INVALID_ARGUMENT', `backend ${backend.name} (${backend.type}) does not serve embeddings`)
     const release = await limiter.acquire(signal, `backend ${backend.name}`)
@@ -188,11 +188,11 @@ export class InferenceWorker {
    * so none waits for an upstream's model list. Only a model the catalog lacks waits for a fresh one
    * (model listings, inference.models, still wait for theirs).
    */
-  private async resolve (model: string): Promise<Served> {
+  private async resolve (model: string, signal: AbortSignal): Promise<Served> {
     if (this.isStale()) this.refresh().catch(() => {})
     let served = this.catalog.get(model)
     if (!served) {
-      await this.refresh()
+      await untilAborted(this.refresh(), signal, 'cancelled while the worker listed its models')
       served = this.catalog.get(model)
     }
     if (!served) throw this.unknownModel(model)
@@ -239,6 +239,21 @@ export class InferenceWorker {
     this.catalog = catalog
     this.catalogAt = performance.now()
     if (modelsChanged) this.capacity.changed()
+  }
+}
+
+/** The promise, or CANCELLED as soon as the caller gives up (the work it waited for goes on for others). */
+async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal, message: string): Promise<T> {
+  if (signal.aborted) throw new HyperinferError('CANCELLED', message)
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((resolve, reject) => {
+    onAbort = () => { reject(new HyperinferError('CANCELLED', message)) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
   }
 }
 
