@@ -80,7 +80,7 @@ async function directRun ({ prompt = PROMPT, maxTokens = MAX_TOKENS, clear = fal
 
 const boot = bootstrap.bootstrap.map(b => `${b.host}:${b.port}`).join(',')
 const workerLaunch = roleLaunch(programEntry('services/main'), ['inference',
-  '--bootstrap', boot, '--network', 'bench-inference', '--data-dir', dataDir, '--log-level', 'warn',
+  '--bootstrap', boot, '--network', 'bench-inference', '--data-dir', dataDir, '--log-level', 'error',
   '--llama-model', BUNDLED_MODEL, '--llama-threads', '1', '--no-cache', '--max-tokens', String(MAX_TOKENS), ...pinning], process.env)
 const child = spawn(process.execPath, workerLaunch.args, { stdio: ['ignore', 'inherit', 'inherit'], env: workerLaunch.env })
 workerProcess = child
