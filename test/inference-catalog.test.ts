@@ -75,3 +75,17 @@ t.test('a request for a model not in the catalog stops waiting for a fresh model
   t.match(await failure, { code: 'CANCELLED' }, 'the caller is answered at once, not after the 60-s first-byte timeout')
   t.equal(fake.hangingNow, 1, 'the listing itself goes on, for the next requests')
 })
+
+t.test('closing a worker ends the model listing it has in flight', async t => {
+  const fake = await startFakeOpenAI()
+  t.teardown(() => fake.close())
+  const worker = await workerOn(fake.url)
+  fake.mode = { kind: 'hang', paths: ['/v1/models'] }
+  await sleep(5)
+  const generation = worker.run({ model: 'gpt-fake', prompt: 'hi', maxTokens: 1 }, new AbortController().signal, () => {})
+  for (let step = await generation.next(); step.done !== true; step = await generation.next());
+  await until('the background refresh to be under way', () => fake.hangingNow === 1)
+  await worker.close()
+  await until('the upstream to see the listing go', () => fake.hangingNow === 0)
+  t.equal(fake.hangingNow, 0, 'no listing is left waiting on the upstream')
+})

@@ -28,6 +28,8 @@ export class OllamaBackend implements Backend {
   readonly type = 'ollama' as const
   readonly name: string
   private readonly opts: OllamaBackendOptions
+  /** Aborts model listings in flight when the backend closes: a closing worker does not wait out an upstream that hangs. */
+  private readonly closed = new AbortController()
 
   constructor (opts: OllamaBackendOptions) {
     this.opts = opts
@@ -93,13 +95,15 @@ export class OllamaBackend implements Backend {
     }
   }
 
-  async close (): Promise<void> {}
+  async close (): Promise<void> {
+    this.closed.abort()
+  }
 
   private async tags (): Promise<string[]> {
     const target: UpstreamTarget = { backend: this.name, type: this.type }
     const controller = new AbortController()
     try {
-      const list = await withTimeout(this.client(controller.signal).list(), this.opts.timeouts.firstByteMs, target, 'no model list', () => { controller.abort() })
+      const list = await withTimeout(this.client(AbortSignal.any([controller.signal, this.closed.signal])).list(), this.opts.timeouts.firstByteMs, target, 'no model list', () => { controller.abort() })
       return list.models.map(m => m.name)
     } catch (err) {
       throw this.mapError(err, target, false)

@@ -28,6 +28,8 @@ export class OpenAIBackend implements Backend {
   private readonly opts: OpenAIBackendOptions
   private readonly client: OpenAI
   private readonly chat: OpenAIChatStream
+  /** Aborts model listings in flight when the backend closes: a closing worker does not wait out an upstream that hangs. */
+  private readonly closed = new AbortController()
 
   constructor (opts: OpenAIBackendOptions) {
     this.opts = opts
@@ -111,6 +113,7 @@ export class OpenAIBackend implements Backend {
   }
 
   async close (): Promise<void> {
+    this.closed.abort()
     await this.chat.close()
   }
 
@@ -118,7 +121,7 @@ export class OpenAIBackend implements Backend {
     const target: UpstreamTarget = { backend: this.name, type: this.type }
     const controller = new AbortController()
     try {
-      const page = await withTimeout(this.client.models.list({ signal: controller.signal }), this.opts.timeouts.firstByteMs, target, 'no model list', () => { controller.abort() })
+      const page = await withTimeout(this.client.models.list({ signal: AbortSignal.any([controller.signal, this.closed.signal]) }), this.opts.timeouts.firstByteMs, target, 'no model list', () => { controller.abort() })
       return page.data.map(m => m.id)
     } catch (err) {
       throw this.mapError(err, target, false)
